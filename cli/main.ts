@@ -1,0 +1,28 @@
+import { Command } from 'commander';
+
+/** Builds the `firebreak` command with every subcommand registered. */
+export function buildProgram(): Command {
+  const program = new Command('firebreak')
+    .description('Incident response for containers and Kubernetes, on Temporal')
+    .showHelpAfterError()
+    .exitOverride();
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (error) {
+    const code = (error as { exitCode?: number }).exitCode;
+    if (typeof code === 'number') {
+      process.exitCode = code;
+      return;
+    }
+    process.stderr.write(`firebreak: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  void main();
+}
