@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAlertCommands } from './commands/alert';
 
 /** Builds the `firebreak` command with every subcommand registered. */
 export function buildProgram(): Command {
@@ -6,6 +7,7 @@ export function buildProgram(): Command {
     .description('Incident response for containers and Kubernetes, on Temporal')
     .showHelpAfterError()
     .exitOverride();
+  registerAlertCommands(program);
   return program;
 }
 

@@ -1,0 +1,177 @@
+import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
+import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
+import type { Alert } from '../../domain/alert';
+import { ownerWorkloadOf } from '../../domain/fingerprint';
+import { incidentWorkflowId, type AlertBatch } from '../../domain/incident';
+
+/** Workflow type and signal of the incident workflow, started by name so the intake never loads workflow code. */
+export const incidentWorkflowType = 'incidentWorkflow';
+export const alertsSignalName = 'alerts';
+
+/** Start arguments of the incident workflow. */
+export interface IncidentStartInput {
+  fingerprint: string;
+  firstAlert: Alert;
+  /** Run id of the closed incident with the same fingerprint, when one exists: the new incident links to it. */
+  previousRunId?: string;
+}
+
+/** Workflow execution that a batch landed in. */
+export interface IncidentRef {
+  workflowId: string;
+  runId: string;
+}
+
+/**
+ * Id of one incident. A closed incident's workflow id is reused by the next incident of the same fingerprint,
+ * so the run id is part of the incident id.
+ */
+export function incidentIdOf(ref: IncidentRef): string {
+  return `${ref.workflowId}:${ref.runId}`;
+}
+
+/** Raised when Temporal did not respond (connection refused, unavailable, or the per-request deadline passed). */
+export class TemporalUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`Temporal is unreachable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'TemporalUnavailableError';
+  }
+}
+
+const grpcDeadlineExceeded = 4;
+const grpcUnavailable = 14;
+
+/** True when the error, or one of its causes, is a gRPC UNAVAILABLE or DEADLINE_EXCEEDED from Temporal. */
+export function isTemporalUnreachable(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+    if (isGrpcServiceError(current) && (current.code === grpcUnavailable || current.code === grpcDeadlineExceeded)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const searchAttributes = {
+  phase: defineSearchAttributeKey('FirebreakPhase', 'KEYWORD'),
+  namespace: defineSearchAttributeKey('FirebreakNamespace', 'KEYWORD'),
+  workload: defineSearchAttributeKey('FirebreakWorkload', 'KEYWORD'),
+  node: defineSearchAttributeKey('FirebreakNode', 'KEYWORD'),
+  rule: defineSearchAttributeKey('FirebreakRule', 'KEYWORD'),
+  severity: defineSearchAttributeKey('FirebreakSeverity', 'KEYWORD'),
+  alertCount: defineSearchAttributeKey('FirebreakAlertCount', 'INT'),
+};
+
+/** Search attributes of a new incident; the workflow upserts them as the incident changes. */
+export function initialSearchAttributes(alert: Alert, alertCount: number): SearchAttributePair[] {
+  const pairs: SearchAttributePair[] = [
+    { key: searchAttributes.phase, value: 'detect' },
+    { key: searchAttributes.rule, value: alert.rule },
+    { key: searchAttributes.alertCount, value: alertCount },
+  ];
+  const workload = ownerWorkloadOf(alert.target)?.workload;
+  const optional: [typeof searchAttributes.namespace, string | undefined][] = [
+    [searchAttributes.namespace, alert.target.namespace],
+    [searchAttributes.workload, workload],
+    [searchAttributes.node, alert.target.node],
+    [searchAttributes.severity, alert.severityHint],
+  ];
+  for (const [key, value] of optional) {
+    if (value !== undefined) {
+      pairs.push({ key, value });
+    }
+  }
+  return pairs;
+}
+
+/**
+ * Returns the run id of the latest run of a workflow id when that run is closed, else undefined (running or
+ * never started).
+ */
+async function closedRunIdOf(client: Client, workflowId: string): Promise<string | undefined> {
+  try {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING' ? undefined : description.runId;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+export interface SignalOptions {
+  client: Client;
+  taskQueue: string;
+  deadlineMs: number;
+}
+
+/**
+ * Adds a batch to the incident of `fingerprint`, starting the incident when none is running.
+ *
+ * Id policies: `USE_EXISTING` sends the signal to a running incident. `ALLOW_DUPLICATE` lets a new run start
+ * under the same workflow id after the previous incident closed (the workflow completes when its incident
+ * closes), so late alerts open a new incident instead of being rejected. The latest run is described first:
+ * when it is closed, its run id goes into the start arguments as `previousRunId`, linking the new incident to
+ * the old one. A run that closes between the describe call and the signal starts a new incident without that
+ * link.
+ */
+export async function signalIncident(
+  options: SignalOptions,
+  fingerprint: string,
+  batch: AlertBatch,
+): Promise<IncidentRef> {
+  const { client } = options;
+  const workflowId = incidentWorkflowId(fingerprint);
+  const firstAlert = batch.alerts[0];
+  if (firstAlert === undefined) {
+    throw new Error(`the batch for incident ${workflowId} carries no alert; a signal needs at least one`);
+  }
+  try {
+    return await client.withDeadline(Date.now() + options.deadlineMs, async () => {
+      const previousRunId = await closedRunIdOf(client, workflowId);
+      const start: IncidentStartInput = { fingerprint, firstAlert, ...(previousRunId ? { previousRunId } : {}) };
+      const handle = await client.workflow.signalWithStart(incidentWorkflowType, {
+        workflowId,
+        taskQueue: options.taskQueue,
+        args: [start],
+        signal: alertsSignalName,
+        signalArgs: [batch],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: initialSearchAttributes(firstAlert, batch.count),
+      });
+      return { workflowId, runId: handle.signaledRunId };
+    });
+  } catch (error) {
+    throw isTemporalUnreachable(error) ? new TemporalUnavailableError(error) : error;
+  }
+}
+
+/**
+ * Sends resolved alerts to the running incident of `fingerprint`. Returns undefined when no incident is
+ * running: a resolved alert never starts an incident.
+ */
+export async function signalResolved(
+  options: SignalOptions,
+  fingerprint: string,
+  batch: AlertBatch,
+): Promise<IncidentRef | undefined> {
+  const { client } = options;
+  const workflowId = incidentWorkflowId(fingerprint);
+  try {
+    return await client.withDeadline(Date.now() + options.deadlineMs, async () => {
+      const handle = client.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') {
+        return undefined;
+      }
+      await client.workflow.getHandle(workflowId, description.runId).signal(alertsSignalName, batch);
+      return { workflowId, runId: description.runId };
+    });
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      return undefined;
+    }
+    throw isTemporalUnreachable(error) ? new TemporalUnavailableError(error) : error;
+  }
+}
