@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { registerAlertCommands } from './commands/alert';
+import { registerEvidenceCommands } from './commands/evidence';
+import { registerReportCommands } from './commands/report';
 
 /** Builds the `firebreak` command with every subcommand registered. */
 export function buildProgram(): Command {
@@ -8,6 +10,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerAlertCommands(program);
+  registerEvidenceCommands(program);
+  registerReportCommands(program);
   return program;
 }
 

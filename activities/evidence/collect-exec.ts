@@ -1,0 +1,132 @@
+import { putText, recordText, type ArtefactRef, type CollectContext, type PutText } from './artefacts';
+import { runExec, type ExecOutcome } from './exec-runner';
+import { sourceOf, type Pod } from './kube-objects';
+import { redactEnvironment, redactText } from './redact';
+
+export const EXEC_COLLECTOR = { name: 'collect-exec', version: '1' };
+
+/** One piece of live evidence and the commands that can produce it, best first. */
+export interface ExecPlan {
+  name: string;
+  /** Each attempt is tried only when the one before it could not run (its binary is missing). */
+  attempts: string[][];
+  /** `environment` redacts `NAME=value` entries by name; `text` redacts tokens in free text. */
+  redaction: 'text' | 'environment';
+}
+
+export interface ExecPlanOptions {
+  /** Directory searched for recently changed files; `/` in a real container. */
+  fileChangeRoot?: string;
+  fileChangeWindowMin?: number;
+}
+
+const PROC_PROCESSES =
+  'for d in /proc/[0-9]*; do printf "%s " "${d#/proc/}"; cat "$d/cmdline" 2>/dev/null | tr "\\000" " "; echo; done';
+const PROC_SOCKETS =
+  'for f in /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6; do echo "== $f"; cat "$f"; done';
+
+/** Process list, open connections, recent file changes and PID 1's environment, with /proc fallbacks. */
+export function defaultExecPlans(options: ExecPlanOptions = {}): ExecPlan[] {
+  const root = options.fileChangeRoot ?? '/';
+  const minutes = `-${options.fileChangeWindowMin ?? 60}`;
+  return [
+    {
+      name: 'processes',
+      attempts: [
+        ['ps', '-ef'],
+        ['sh', '-c', PROC_PROCESSES],
+      ],
+      redaction: 'text',
+    },
+    {
+      name: 'connections',
+      attempts: [
+        ['ss', '-tunap'],
+        ['netstat', '-tunap'],
+        ['sh', '-c', PROC_SOCKETS],
+        ['cat', '/proc/net/tcp', '/proc/net/tcp6'],
+      ],
+      redaction: 'text',
+    },
+    {
+      name: 'file-changes',
+      attempts: [
+        ['find', root, '-xdev', '-type', 'f', '-mmin', minutes, '-not', '-path', '/proc/*', '-not', '-path', '/sys/*'],
+        ['ls', '-laRt', root],
+      ],
+      redaction: 'text',
+    },
+    { name: 'environment', attempts: [['cat', '/proc/1/environ']], redaction: 'environment' },
+  ];
+}
+
+/** True when the command could not start because its binary is missing or not executable. */
+export function binaryMissing(outcome: ExecOutcome): boolean {
+  if (outcome.exitCode === 126 || outcome.exitCode === 127) return true;
+  const text = `${outcome.message ?? ''} ${outcome.stderr}`;
+  return outcome.status === 'Failure' && outcome.exitCode === null && /not found|no such file|executable/i.test(text);
+}
+
+/** Runs every plan in every running container of the pod and stores each output as one artefact. */
+export async function collectExec(ctx: CollectContext, pod: Pod, plans: ExecPlan[]): Promise<ArtefactRef[]> {
+  const refs: ArtefactRef[] = [];
+  for (const container of pod.spec.containers) {
+    for (const plan of plans) refs.push(...(await collectPlan(ctx, pod, container.name, plan)));
+  }
+  return refs;
+}
+
+async function collectPlan(ctx: CollectContext, pod: Pod, container: string, plan: ExecPlan): Promise<ArtefactRef[]> {
+  const redactLine =
+    plan.redaction === 'environment' ? (line: string) => redactEnvironment(line, ctx.secretEnv) : redactText;
+  const attempts: ExecOutcome[] = [];
+  let last: { put: PutText; outcome: ExecOutcome } | undefined;
+  for (const command of plan.attempts) {
+    last = await runAndStore(ctx, pod, container, command, redactLine);
+    attempts.push(last.outcome);
+    if (!binaryMissing(last.outcome)) break;
+  }
+  if (!last) return [];
+
+  return recordText(ctx, last.put, {
+    name: `exec/${container}/${plan.name}`,
+    contentType: 'text/plain; charset=utf-8',
+    source: { ...sourceOf('Pod', pod), container },
+    collector: EXEC_COLLECTOR,
+    incomplete: !last.outcome.complete,
+    details: { attempts: attempts.map((attempt) => describeAttempt(attempt)) },
+  });
+}
+
+async function runAndStore(
+  ctx: CollectContext,
+  pod: Pod,
+  container: string,
+  command: string[],
+  redactLine: (line: string) => string,
+): Promise<{ put: PutText; outcome: ExecOutcome }> {
+  const maxBytes = ctx.limits.maxArtefactBytes;
+  const exec = runExec(ctx.kubeConfig, {
+    namespace: pod.metadata.namespace ?? ctx.target.namespace,
+    pod: pod.metadata.name,
+    container,
+    command,
+    deadlineMs: ctx.limits.execDeadlineMs,
+    maxStdoutBytes: maxBytes,
+  });
+  const [put, outcome] = await Promise.all([putText(ctx, exec.stdout, maxBytes, redactLine), exec.outcome]);
+  return { put, outcome };
+}
+
+/** Describes one attempt for the custody record. Standard error is redacted and cut to keep the entry small. */
+function describeAttempt(outcome: ExecOutcome): Record<string, unknown> {
+  return {
+    command: outcome.command,
+    status: outcome.status,
+    exitCode: outcome.exitCode,
+    complete: outcome.complete,
+    durationMs: outcome.durationMs,
+    ...(outcome.message ? { message: redactText(outcome.message).slice(0, 300) } : {}),
+    ...(outcome.stderr ? { stderr: redactText(outcome.stderr).slice(0, 500) } : {}),
+  };
+}

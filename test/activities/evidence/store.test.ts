@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { assertSha256, hashStoredObject, LocalEvidenceStore } from '../../../activities/evidence/store';
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+describe('LocalEvidenceStore', () => {
+  let root: string;
+  let store: LocalEvidenceStore;
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'firebreak-store-'));
+    store = new LocalEvidenceStore(root);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test('put stores bytes at their SHA-256 address', async () => {
+    const stored = await store.put(['hello ', Buffer.from('world')]);
+    expect(stored.sha256).toBe(sha256('hello world'));
+    expect(stored.bytes).toBe(11);
+    expect(stored.truncated).toBe(false);
+    const file = path.join(root, 'objects', 'sha256', stored.sha256.slice(0, 2), stored.sha256.slice(2));
+    expect(readFileSync(file, 'utf8')).toBe('hello world');
+  });
+
+  test('put keeps an existing object unchanged', async () => {
+    const first = await store.put(['same bytes']);
+    const file = store.objectPath(first.sha256);
+    chmodSync(file, 0o644);
+    writeFileSync(file, 'tampered');
+    const second = await store.put(['same bytes']);
+    expect(second.sha256).toBe(first.sha256);
+    expect(readFileSync(file, 'utf8')).toBe('tampered');
+  });
+
+  test('put makes stored objects read-only', async () => {
+    const stored = await store.put(['read only']);
+    expect(statSync(store.objectPath(stored.sha256)).mode & 0o222).toBe(0);
+  });
+
+  test('put truncates at maxBytes and marks it', async () => {
+    const stored = await store.put(['0123456789', 'abcdef'], { maxBytes: 12 });
+    expect(stored.bytes).toBe(12);
+    expect(stored.truncated).toBe(true);
+    expect(stored.sha256).toBe(sha256('0123456789ab'));
+  });
+
+  test('put of exactly maxBytes is not truncated', async () => {
+    const stored = await store.put(['0123456789'], { maxBytes: 10 });
+    expect(stored.truncated).toBe(false);
+    expect(stored.bytes).toBe(10);
+  });
+
+  test('put stops reading a source past the limit', async () => {
+    let produced = 0;
+    async function* endless() {
+      for (;;) {
+        produced += 1;
+        yield Buffer.alloc(1024, 1);
+      }
+    }
+    const stored = await store.put(endless(), { maxBytes: 4096 });
+    expect(stored.truncated).toBe(true);
+    expect(produced).toBeLessThanOrEqual(5);
+  });
+
+  test('put leaves no temporary files behind', async () => {
+    await store.put(['a']);
+    await store.put(['a']);
+    expect(readdirSync(path.join(root, 'tmp'))).toEqual([]);
+  });
+
+  test('hashStoredObject reports changed bytes', async () => {
+    const stored = await store.put(['original']);
+    const file = store.objectPath(stored.sha256);
+    chmodSync(file, 0o644);
+    writeFileSync(file, 'originaL');
+    const actual = await hashStoredObject(store, stored.sha256);
+    expect(actual.sha256).toBe(sha256('originaL'));
+  });
+
+  test('objectPath rejects a value that is not a SHA-256', () => {
+    expect(() => store.objectPath('../../etc/passwd')).toThrow(/invalid SHA-256/);
+    expect(() => assertSha256('A'.repeat(64))).toThrow(/lowercase hex/);
+  });
+
+  test('manifestLocation rejects an incident id with a path', () => {
+    expect(() => store.manifestLocation('../incident-x')).toThrow(/invalid incident id/);
+  });
+
+  test('appendManifest serialises concurrent writers', async () => {
+    const writes = Array.from({ length: 20 }, (_, index) =>
+      store.appendManifest('incident-abc', (current) => `${index}:${current.split('\n').filter(Boolean).length}`),
+    );
+    await Promise.all(writes);
+    const lines = (await store.readManifest('incident-abc')).trim().split('\n');
+    const counts = lines.map((line) => Number(line.split(':')[1])).sort((a, b) => a - b);
+    expect(counts).toEqual(Array.from({ length: 20 }, (_, index) => index));
+  });
+});

@@ -1,0 +1,66 @@
+import { Command } from 'commander';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createReportActivities } from '../../../activities/report';
+import { registerReportCommands } from '../../../cli/commands/report';
+import { incidentRecordFor, sampleTarget } from '../../activities/report/incident-record';
+
+describe('firebreak report', () => {
+  const record = incidentRecordFor(sampleTarget);
+  let root: string;
+  let stdout: string[];
+  let stderr: string[];
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'firebreak-report-cli-'));
+    stdout = [];
+    stderr = [];
+  });
+  afterEach(() => {
+    process.exitCode = undefined;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  async function report(...args: string[]): Promise<typeof process.exitCode> {
+    const program = new Command('firebreak').exitOverride();
+    registerReportCommands(program, { out: (text) => stdout.push(text), err: (text) => stderr.push(text) });
+    await program.parseAsync(['report', ...args], { from: 'user' });
+    return process.exitCode;
+  }
+
+  test('prints the report the activity wrote', async () => {
+    const reportDir = path.join(root, 'reports');
+    const written = await createReportActivities({ reportDir }).writeIncidentReport({
+      incidentId: record.incidentId,
+      record,
+    });
+
+    expect(await report(record.incidentId, '--report-dir', reportDir)).toBe(0);
+    expect(`${stdout.join('\n')}\n`).toBe(readFileSync(written.markdownPath, 'utf8'));
+  });
+
+  test('writes the JSON report to a file', async () => {
+    const reportDir = path.join(root, 'reports');
+    await createReportActivities({ reportDir }).writeIncidentReport({ incidentId: record.incidentId, record });
+    const out = path.join(root, 'report.json');
+
+    expect(await report(record.incidentId, '--report-dir', reportDir, '--format', 'json', '--out', out)).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8')).summary.incidentId).toBe(record.incidentId);
+  });
+
+  test('builds the report from a record file', async () => {
+    const recordPath = path.join(root, 'record.json');
+    writeFileSync(recordPath, JSON.stringify(record));
+
+    const code = await report(record.incidentId, '--record', recordPath, '--evidence-dir', path.join(root, 'evidence'));
+    expect(code).toBe(0);
+    const text = stdout.join('\n');
+    expect(text).toContain('## Follow-up actions');
+    expect(text).toContain('Not assessed: the pod object was not captured.');
+  });
+
+  test('fails when neither report nor record exists', async () => {
+    expect(await report(record.incidentId, '--report-dir', path.join(root, 'none'))).toBe(1);
+    expect(stderr.join('\n')).toContain(`no report for ${record.incidentId}`);
+  });
+});
