@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerAlertCommands } from './commands/alert';
 import { registerEvidenceCommands } from './commands/evidence';
+import { registerPlaybookCommands } from './commands/playbooks';
 import { registerReportCommands } from './commands/report';
 
 /** Builds the `firebreak` command with every subcommand registered. */
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerAlertCommands(program);
   registerEvidenceCommands(program);
+  registerPlaybookCommands(program);
   registerReportCommands(program);
   return program;
 }
