@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { registerAlertCommands } from './commands/alert';
+import { registerDecideCommands } from './commands/decide';
 import { registerEvidenceCommands } from './commands/evidence';
+import { registerIncidentCommands } from './commands/incidents';
 import { registerPlaybookCommands } from './commands/playbooks';
 import { registerReportCommands } from './commands/report';
 
@@ -11,6 +13,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerAlertCommands(program);
+  registerIncidentCommands(program);
+  registerDecideCommands(program);
   registerEvidenceCommands(program);
   registerPlaybookCommands(program);
   registerReportCommands(program);

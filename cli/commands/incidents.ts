@@ -1,0 +1,226 @@
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { severitySchema } from '../../domain/alert';
+import { phaseSchema } from '../../domain/incident';
+import { incidentSearchAttributes as names } from '../../domain/search-attributes';
+import { standDownSignal, statusQuery, type IncidentStatus } from '../../workflows/messages';
+import { defaultIncidentCommandDeps, incidentIdArgument, operatorIdentity, type IncidentCommandDeps } from './decide';
+
+/** Kubernetes namespace names: RFC 1123 labels, so they are safe inside a visibility query string. */
+const namespaceFilterSchema = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a namespace name');
+
+const listOptionsSchema = z.object({
+  phase: phaseSchema.optional(),
+  severity: severitySchema.optional(),
+  namespace: namespaceFilterSchema.optional(),
+  json: z.boolean().optional(),
+  limit: z.coerce.number().int().positive().default(100),
+});
+type ListOptions = z.infer<typeof listOptionsSchema>;
+
+/**
+ * Visibility query for incidents. Values are checked against enums and the namespace name syntax
+ * before they reach the query, so no quote can end a string early.
+ */
+export function incidentListQuery(filters: Pick<ListOptions, 'phase' | 'severity' | 'namespace'>): string {
+  const clauses = [`WorkflowType = 'incidentWorkflow'`, `ExecutionStatus != 'ContinuedAsNew'`];
+  if (filters.phase) clauses.push(`${names.phase.name} = '${filters.phase}'`);
+  if (filters.severity) clauses.push(`${names.severity.name} = '${filters.severity}'`);
+  if (filters.namespace) clauses.push(`${names.namespace.name} = '${filters.namespace}'`);
+  return clauses.join(' AND ');
+}
+
+const keys = {
+  phase: defineSearchAttributeKey(names.phase.name, names.phase.type),
+  severity: defineSearchAttributeKey(names.severity.name, names.severity.type),
+  namespace: defineSearchAttributeKey(names.namespace.name, names.namespace.type),
+  workload: defineSearchAttributeKey(names.workload.name, names.workload.type),
+  gate: defineSearchAttributeKey(names.gate.name, names.gate.type),
+  alertCount: defineSearchAttributeKey(names.alertCount.name, names.alertCount.type),
+};
+
+/** One incident as `incidents list` prints it. */
+export interface IncidentListEntry {
+  incidentId: string;
+  runId: string;
+  status: string;
+  severity?: string;
+  phase?: string;
+  gate?: string;
+  alertCount?: number;
+  namespace?: string;
+  workload?: string;
+  startedAt: string;
+  summary?: string;
+}
+
+function listEntry(info: WorkflowExecutionInfo): IncidentListEntry {
+  const attributes = info.typedSearchAttributes;
+  const summary = info.memo?.['summary'];
+  return {
+    incidentId: info.workflowId,
+    runId: info.runId,
+    status: info.status.name,
+    severity: attributes.get(keys.severity),
+    phase: attributes.get(keys.phase),
+    gate: attributes.get(keys.gate),
+    alertCount: attributes.get(keys.alertCount),
+    namespace: attributes.get(keys.namespace),
+    workload: attributes.get(keys.workload),
+    startedAt: info.startTime.toISOString(),
+    summary: typeof summary === 'string' ? summary : undefined,
+  };
+}
+
+/** Lists incidents through Temporal visibility, newest first as Temporal returns them. */
+export async function listIncidents(client: Client, options: ListOptions): Promise<IncidentListEntry[]> {
+  const entries: IncidentListEntry[] = [];
+  for await (const info of client.workflow.list({ query: incidentListQuery(options) })) {
+    entries.push(listEntry(info));
+    if (entries.length >= options.limit) break;
+  }
+  return entries;
+}
+
+function renderList(entries: IncidentListEntry[]): string {
+  if (entries.length === 0) return 'no incidents match';
+  const header = ['INCIDENT', 'SEV', 'PHASE', 'GATE', 'ALERTS', 'NAMESPACE', 'WORKLOAD', 'STATUS'];
+  const rows = entries.map((entry) => [
+    entry.incidentId,
+    entry.severity ?? '-',
+    entry.phase ?? '-',
+    entry.gate ?? '-',
+    String(entry.alertCount ?? '-'),
+    entry.namespace ?? '-',
+    entry.workload ?? '-',
+    entry.status,
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  return [header, ...rows]
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Renders the result of the `status` query for a person. */
+export function renderStatus(status: IncidentStatus): string {
+  const target = status.target
+    ? `${status.target.namespace}/${status.target.pod}`
+    : `unresolved (${status.targetUnresolvedReason ?? 'unknown'})`;
+  const lines = [
+    `${status.incidentId}: ${status.summary}`,
+    `severity ${status.severity ?? '-'}, phase ${status.phase}, waiting gate ${status.waitingGate}${status.dryRun ? ', dry run' : ''}`,
+    `playbook ${status.playbook ? `${status.playbook.name} v${status.playbook.version}` : '-'}, target ${target}`,
+    `alerts ${status.alertCount} (${status.redeliveries} redeliveries), rules ${status.rules.join(', ') || '-'}`,
+    `opened ${status.openedAt}${status.closedAt ? `, closed ${status.closedAt}: ${status.outcome ?? ''}` : ''}`,
+    'gates:',
+    ...status.gates.map((gate) => {
+      const result = gate.result
+        ? `${gate.result.status} ${gate.result.decider ? `by ${gate.result.decider} ` : ''}at ${gate.result.at}`
+        : '';
+      const open =
+        gate.state === 'open'
+          ? `until ${gate.deadlineAt ?? '?'}, approvals ${gate.approvals.length}/${gate.requiredApprovals}`
+          : '';
+      return `  ${gate.gate}: ${gate.state} ${open}${result}`.trimEnd();
+    }),
+    `timeline (last ${status.timeline.length} of ${status.timelineLength}):`,
+    ...status.timeline.map((entry) => `  ${entry.at} ${entry.kind.padEnd(8)} ${entry.summary}`),
+  ];
+  return lines.join('\n');
+}
+
+async function withClient<T>(deps: IncidentCommandDeps, run: (client: Client) => Promise<T>): Promise<T> {
+  const client = await deps.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+async function show(deps: IncidentCommandDeps, id: string, json: boolean): Promise<number> {
+  const incidentId = incidentIdArgument(id);
+  try {
+    const status = await withClient(deps, (client) => client.workflow.getHandle(incidentId).query(statusQuery));
+    deps.out(json ? JSON.stringify(status, null, 2) : renderStatus(status));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+    deps.err(`firebreak: incident ${incidentId} not found`);
+    return 1;
+  }
+}
+
+async function standDown(
+  deps: IncidentCommandDeps,
+  id: string,
+  options: { reason: string; liftContainment?: boolean },
+): Promise<number> {
+  const incidentId = incidentIdArgument(id);
+  const request = {
+    reason: options.reason,
+    liftContainment: options.liftContainment === true,
+    by: operatorIdentity(deps.env),
+  };
+  try {
+    await withClient(deps, (client) => client.workflow.getHandle(incidentId).signal(standDownSignal, request));
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+    deps.err(`firebreak: incident ${incidentId} is not running: it does not exist or it is closed`);
+    return 1;
+  }
+  const containment = request.liftContainment ? 'containment will be lifted' : 'containment stays in place';
+  deps.out(`stand-down of ${incidentId} sent by ${request.by}: ${containment}`);
+  return 0;
+}
+
+/** Registers `firebreak incidents list|show|stand-down`; they set `process.exitCode`. */
+export function registerIncidentCommands(
+  program: Command,
+  deps: IncidentCommandDeps = defaultIncidentCommandDeps,
+): void {
+  const incidents = program.command('incidents').description('List and inspect incidents, or stand one down');
+
+  incidents
+    .command('list')
+    .description('List incidents from Temporal visibility')
+    .addOption(new Option('--phase <phase>', 'only incidents in this phase').choices(phaseSchema.options))
+    .addOption(new Option('--severity <severity>', 'only incidents of this severity').choices(severitySchema.options))
+    .option('--namespace <namespace>', 'only incidents in this Kubernetes namespace')
+    .option('--limit <count>', 'print at most this many incidents', '100')
+    .option('--json', 'print JSON')
+    .action(async (raw: unknown) => {
+      const options = listOptionsSchema.parse(raw);
+      const entries = await withClient(deps, (client) => listIncidents(client, options));
+      deps.out(options.json ? JSON.stringify(entries, null, 2) : renderList(entries));
+      process.exitCode = 0;
+    });
+
+  incidents
+    .command('show')
+    .description('Show the state of one incident through its status query')
+    .argument('<incident>', 'incident id (incident-<fingerprint>) or fingerprint')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      process.exitCode = await show(deps, id, options.json === true);
+    });
+
+  incidents
+    .command('stand-down')
+    .description('Stop the response; containment stays in place unless --lift-containment is given')
+    .argument('<incident>', 'incident id (incident-<fingerprint>) or fingerprint')
+    .addOption(new Option('--reason <text>', 'why; recorded on the incident timeline').makeOptionMandatory())
+    .option('--lift-containment', 'undo containment steps, last first')
+    .action(async (id: string, options: { reason: string; liftContainment?: boolean }) => {
+      process.exitCode = await standDown(deps, id, options);
+    });
+}

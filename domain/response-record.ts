@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { severitySchema } from './alert';
+import { decisionChannelSchema, gateDecisionSchema, gateNameSchema, phaseSchema } from './incident';
+
+/** The Kubernetes object an incident acts on, as resolved from the alert. */
+export const targetRefSchema = z.object({
+  namespace: z.string().min(1),
+  pod: z.string().min(1),
+  uid: z.string(),
+  resourceVersion: z.string(),
+  node: z.string().optional(),
+  serviceAccount: z.string().optional(),
+  owners: z.array(z.object({ kind: z.string(), name: z.string(), uid: z.string() })),
+  /** Top owner of the pod: Deployment, StatefulSet, DaemonSet, Job, CronJob or ReplicaSet. */
+  workload: z.object({ kind: z.string(), name: z.string() }).optional(),
+  images: z.array(z.object({ container: z.string(), image: z.string(), imageID: z.string().optional() })),
+  labels: z.record(z.string(), z.string()),
+});
+export type TargetRef = z.infer<typeof targetRefSchema>;
+
+export const timelineKindSchema = z.enum(['alert', 'step', 'decision', 'error', 'clock', 'note']);
+export type TimelineKind = z.infer<typeof timelineKindSchema>;
+
+/** One line of the incident timeline; `at` is ISO 8601 workflow time. */
+export const timelineEntrySchema = z.object({
+  at: z.string(),
+  kind: timelineKindSchema,
+  summary: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
+
+/** Outcome of a gate: `auto` when the playbook acts without asking, `skipped` when it does not ask at all. */
+export const gateStatusSchema = z.enum(['approved', 'rejected', 'timed_out', 'skipped', 'auto']);
+export type GateStatus = z.infer<typeof gateStatusSchema>;
+
+export const gateResultSchema = z.object({
+  gate: gateNameSchema,
+  status: gateStatusSchema,
+  /** The effective decision: what the workflow does next. */
+  decision: gateDecisionSchema.optional(),
+  decider: z.string().optional(),
+  /** Every person whose approval counted, in order, when the gate needs two people. */
+  deciders: z.array(z.string()).optional(),
+  channel: decisionChannelSchema.optional(),
+  at: z.string(),
+  reason: z.string().optional(),
+  /** Set when the deadline passed and the playbook's default decided. */
+  defaultApplied: gateDecisionSchema.optional(),
+});
+export type GateResult = z.infer<typeof gateResultSchema>;
+
+export const clockNameSchema = z.enum(['response', 'detect', 'isolate', 'eradicate']);
+export type ClockName = z.infer<typeof clockNameSchema>;
+
+/** A response-time target measured from the first alert. */
+export const clockRecordSchema = z.object({
+  name: clockNameSchema,
+  targetMs: z.number().int().nonnegative(),
+  startedAt: z.string(),
+  dueAt: z.string(),
+  metAt: z.string().optional(),
+  missedAt: z.string().optional(),
+});
+export type ClockRecord = z.infer<typeof clockRecordSchema>;
+
+export const inverseStatusSchema = z.enum(['pending', 'done', 'failed', 'not_needed', 'kept']);
+
+/** A containment step that ran, with the state of the step that undoes it. */
+export const containmentRecordSchema = z.object({
+  step: z.string(),
+  summary: z.string(),
+  at: z.string(),
+  dryRun: z.boolean(),
+  status: z.enum(['done', 'failed']),
+  error: z.string().optional(),
+  result: z.record(z.string(), z.unknown()).optional(),
+  inverse: z.object({
+    activity: z.string().optional(),
+    status: inverseStatusSchema,
+    at: z.string().optional(),
+    error: z.string().optional(),
+  }),
+});
+export type ContainmentRecord = z.infer<typeof containmentRecordSchema>;
+
+export const severityChangeSchema = z.object({
+  severity: severitySchema,
+  at: z.string(),
+  reason: z.string(),
+});
+
+/** Everything the incident report is built from. */
+export const incidentRecordSchema = z.object({
+  incidentId: z.string(),
+  fingerprint: z.string(),
+  playbook: z.object({ name: z.string(), version: z.string() }),
+  dryRun: z.boolean(),
+  severity: severitySchema,
+  severityHistory: z.array(severityChangeSchema),
+  phase: phaseSchema,
+  /** When each phase was entered. */
+  phaseTimes: z.partialRecord(phaseSchema, z.string()),
+  openedAt: z.string(),
+  closedAt: z.string().optional(),
+  outcome: z.string(),
+  clocks: z.array(clockRecordSchema),
+  target: targetRefSchema.optional(),
+  targetUnresolvedReason: z.string().optional(),
+  timeline: z.array(timelineEntrySchema),
+  /** Entries dropped from the start of the timeline to keep it bounded. */
+  timelineDropped: z.number().int().nonnegative(),
+  gates: z.array(gateResultSchema),
+  containment: z.array(containmentRecordSchema),
+  evidence: z
+    .object({
+      manifestPath: z.string(),
+      artefacts: z.array(
+        z.object({ name: z.string(), sha256: z.string(), bytes: z.number(), incomplete: z.boolean().optional() }),
+      ),
+    })
+    .optional(),
+  alertCount: z.number().int().nonnegative(),
+  redeliveries: z.number().int().nonnegative(),
+  rules: z.array(z.string()),
+  mitre: z.object({ techniques: z.array(z.string()), tactics: z.array(z.string()) }),
+  standDown: z.object({ reason: z.string(), by: z.string(), at: z.string(), liftContainment: z.boolean() }).optional(),
+});
+export type IncidentRecord = z.infer<typeof incidentRecordSchema>;

@@ -1,0 +1,224 @@
+import type { Alert, Severity } from './alert';
+import type { IncidentRecord, TargetRef } from './response-record';
+import type { Playbook } from './playbook';
+import type { EscalationActivities, SlackActivities } from './response-notify';
+
+/**
+ * Shapes exchanged between the incident workflow and its activities. The activity interfaces are the
+ * contract that `proxyActivities` types against; every input and output is small JSON (under 4 KiB).
+ */
+
+export interface ResolveTargetInput {
+  incidentId: string;
+  namespace?: string;
+  pod?: string;
+  containerId?: string;
+  node?: string;
+}
+export type ResolveTargetResult = { status: 'resolved'; target: TargetRef } | { status: 'unresolved'; reason: string };
+
+export interface PodActionInput {
+  incidentId: string;
+  namespace: string;
+  pod: string;
+  dryRun: boolean;
+}
+export interface QuarantinePodInput extends PodActionInput {
+  /** Egress destinations that stay reachable, for example DNS or the evidence collector. */
+  allowEgress?: { cidr?: string; namespaceSelector?: Record<string, string>; ports?: number[] }[];
+}
+export interface QuarantinePodResult {
+  policyName: string;
+  isolation: 'complete' | 'incomplete';
+  /** Other NetworkPolicies that select the pod and still allow traffic. */
+  allowingPolicies: string[];
+  dryRun: boolean;
+}
+export interface DetachPodResult {
+  removedLabels: Record<string, string>;
+}
+export interface ReattachPodInput extends PodActionInput {
+  labels: Record<string, string>;
+}
+export interface NodeActionInput {
+  incidentId: string;
+  node: string;
+  dryRun: boolean;
+}
+export interface CordonNodeResult {
+  wasUnschedulable: boolean;
+}
+export interface DrainNodeInput extends NodeActionInput {
+  gracePeriodSec: number;
+  deadlineMs: number;
+}
+export interface DrainNodeResult {
+  evicted: string[];
+  skipped: string[];
+  blocked: { pod: string; reason: string }[];
+  complete: boolean;
+}
+export interface DeletePodInput extends PodActionInput {
+  gracePeriodSec?: number;
+  /** The uid the target had when it was resolved; a pod with the same name but another uid is left alone. */
+  uid?: string;
+}
+export interface DeletePodResult {
+  deleted: boolean;
+  /** True when no controller owns the pod, so nothing replaces it. */
+  standalone: boolean;
+}
+export type ScalableKind = 'Deployment' | 'StatefulSet';
+export interface ScaleWorkloadInput {
+  incidentId: string;
+  namespace: string;
+  kind: ScalableKind;
+  name: string;
+  replicas: number;
+  dryRun: boolean;
+}
+export interface ScaleWorkloadResult {
+  previousReplicas: number;
+}
+export interface RolloutInput {
+  incidentId: string;
+  namespace: string;
+  name: string;
+  dryRun: boolean;
+}
+export interface RestoreWorkloadInput {
+  incidentId: string;
+  namespace: string;
+  kind: string;
+  name: string;
+  container: string;
+  /** Trusted image as `repository@sha256:…`. */
+  imageDigest: string;
+  dryRun: boolean;
+}
+
+/** Kubernetes activities, implemented in `activities/kubernetes/`. */
+export interface KubernetesActivities {
+  resolveTarget(input: ResolveTargetInput): Promise<ResolveTargetResult>;
+  quarantinePod(input: QuarantinePodInput): Promise<QuarantinePodResult>;
+  releasePodQuarantine(input: PodActionInput): Promise<unknown>;
+  detachPod(input: PodActionInput): Promise<DetachPodResult>;
+  reattachPod(input: ReattachPodInput): Promise<unknown>;
+  cordonNode(input: NodeActionInput): Promise<CordonNodeResult>;
+  uncordonNode(input: NodeActionInput): Promise<unknown>;
+  drainNode(input: DrainNodeInput): Promise<DrainNodeResult>;
+  deletePod(input: DeletePodInput): Promise<DeletePodResult>;
+  scaleWorkload(input: ScaleWorkloadInput): Promise<ScaleWorkloadResult>;
+  pauseRollout(input: RolloutInput): Promise<unknown>;
+  resumeRollout(input: RolloutInput): Promise<unknown>;
+  restoreWorkload(input: RestoreWorkloadInput): Promise<unknown>;
+}
+
+/** Size and time limits for evidence collection. */
+export interface EvidenceLimits {
+  maxLogBytes?: number;
+  execDeadlineMs?: number;
+  maxArtefactBytes?: number;
+}
+/** Evidence kinds that `collectEvidence` takes. */
+export type CollectorKind = 'objects' | 'logs' | 'exec' | 'checkpoint';
+
+export interface CollectEvidenceInput {
+  incidentId: string;
+  target: TargetRef;
+  kinds: CollectorKind[];
+  limits: EvidenceLimits;
+  /** Keep Secret values in the raw artefacts; reports always show redacted copies. */
+  keepSecretsInRaw?: boolean;
+}
+export interface EvidenceArtefactRef {
+  name: string;
+  sha256: string;
+  bytes: number;
+  incomplete?: boolean;
+}
+export interface CollectEvidenceResult {
+  manifestPath: string;
+  artefacts: EvidenceArtefactRef[];
+}
+
+/** Evidence activities, implemented in `activities/evidence/`. */
+export interface EvidenceActivities {
+  collectEvidence(input: CollectEvidenceInput): Promise<CollectEvidenceResult>;
+  storeAlertBodies(input: {
+    incidentId: string;
+    bodies: unknown[];
+    keepSecretsInRaw?: boolean;
+  }): Promise<CollectEvidenceResult>;
+}
+
+/** Report activity, implemented in `activities/report/`. */
+export interface ReportActivities {
+  writeIncidentReport(input: { incidentId: string; record: IncidentRecord }): Promise<{
+    markdownPath: string;
+    jsonPath: string;
+  }>;
+}
+
+/** The playbook that matched the incident's first alert, pinned for the incident's lifetime. */
+export interface SelectPlaybookResult {
+  playbook: Playbook;
+  /** Reason this playbook claims the alert. */
+  selectionReason: string;
+  /** True when no playbook claimed the alert and the built-in triage playbook applies. */
+  usedDefault: boolean;
+  severity: Severity;
+  severityReason: string;
+}
+
+/** Playbook selection, implemented in `activities/playbooks.ts`. */
+export interface PlaybookActivities {
+  selectPlaybook(input: { alert: Alert }): Promise<SelectPlaybookResult>;
+}
+
+/** Bounds on what one incident keeps in state and history. */
+export interface IncidentLimits {
+  /** Alerts kept whole; later alerts are counted only. */
+  maxAlertSamples: number;
+  maxTimelineEntries: number;
+  /** Alert ids remembered to recognise redeliveries. */
+  maxRecentAlertIds: number;
+  /** History length at which the workflow continues as new, unless Temporal suggests it earlier. */
+  maxHistoryEvents: number;
+}
+
+/** Argument of `incidentWorkflow`, as the intake starts it with `signalWithStart` and the `alerts` signal. */
+export interface IncidentWorkflowInput {
+  fingerprint: string;
+  /** Run every mutating step with server-side dry run, whatever the playbook sets. */
+  dryRun?: boolean;
+  /**
+   * A parsed playbook to pin instead of selecting one from the playbook directory (tests, manual
+   * incidents); the workflow checks it with `resolvedPlaybookSchema`.
+   */
+  playbook?: Playbook;
+  limits?: Partial<IncidentLimits>;
+  /** Run id of the closed incident with the same fingerprint, when this incident follows one. */
+  previousRunId?: string;
+  /** Base URL of the Temporal Web UI, for links in gate messages. */
+  uiBaseUrl?: string;
+}
+
+/** Result of the incident workflow when it closes. */
+export interface IncidentResult {
+  incidentId: string;
+  outcome: string;
+  severity?: Severity;
+  report?: { markdownPath: string; jsonPath: string };
+}
+
+/** Every activity the incident workflow calls. */
+export type FirebreakActivities = KubernetesActivities &
+  EvidenceActivities &
+  ReportActivities &
+  PlaybookActivities &
+  SlackActivities &
+  EscalationActivities;
+
+export * from './response-record';
+export * from './response-notify';

@@ -1,0 +1,105 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import pino from 'pino';
+import { z } from 'zod';
+import { createActivities, type ActivityDeps } from '../activities';
+import { createSlackWebClient } from '../activities/notify/slack';
+import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from './temporal';
+
+/** Options of a Firebreak worker: the incident workflow and every activity, on one task queue. */
+export interface FirebreakWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: object;
+  /** Prebuilt workflow bundle; when absent the worker bundles `workflows/` at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  identity?: string;
+}
+
+/** Creates the worker; call `run()` on it and `shutdown()` to stop. */
+export async function createFirebreakWorker(options: FirebreakWorkerOptions): Promise<Worker> {
+  const workflows = options.workflowBundle
+    ? { workflowBundle: options.workflowBundle }
+    : { workflowsPath: require.resolve('../workflows') };
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: options.activities,
+    ...workflows,
+    ...(options.identity === undefined ? {} : { identity: options.identity }),
+  });
+}
+
+const workerEnvSchema = z.object({
+  /** Path of a kubeconfig file; without it the in-cluster service account or ~/.kube/config is used. */
+  KUBECONFIG: z.string().min(1).optional(),
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  /** Slack Web API base URL, for a stand-in in tests. */
+  SLACK_API_URL: z.url().optional(),
+  FIREBREAK_SLACK_DEFAULT_CHANNEL: z.string().min(1).default('#firebreak'),
+  /** `true` runs every Kubernetes mutation as a server-side dry run. */
+  FIREBREAK_FORCE_DRY_RUN: z.enum(['true', 'false']).default('false'),
+  FIREBREAK_PLAYBOOK_DIR: z.string().min(1).default('playbooks'),
+});
+
+/** Loads the kubeconfig from KUBECONFIG, the in-cluster service account, or ~/.kube/config, in that order. */
+export function loadKubeConfig(): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+/** Builds the activity dependencies from the environment. */
+export function activityDepsFromEnv(settings: TemporalSettings, env = process.env): ActivityDeps {
+  const parsed = workerEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid worker settings in the environment:\n${z.prettifyError(parsed.error)}`);
+  }
+  const vars = parsed.data;
+  const slackClient = vars.SLACK_BOT_TOKEN
+    ? createSlackWebClient({ token: vars.SLACK_BOT_TOKEN, slackApiUrl: vars.SLACK_API_URL })
+    : undefined;
+  const uiBase = `${settings.uiUrl ?? 'http://localhost:8233'}/namespaces/${settings.namespace}`;
+  return {
+    kubeConfig: loadKubeConfig(),
+    kubernetes: { forceDryRun: vars.FIREBREAK_FORCE_DRY_RUN === 'true' },
+    slack: slackClient && {
+      client: slackClient,
+      temporalUiBaseUrl: uiBase,
+      defaultChannel: vars.FIREBREAK_SLACK_DEFAULT_CHANNEL,
+    },
+    playbooks: { directory: vars.FIREBREAK_PLAYBOOK_DIR },
+  };
+}
+
+async function main(): Promise<void> {
+  const log = pino({ name: 'firebreak-worker' });
+  const settings = temporalSettingsFromEnv();
+  const connection = await NativeConnection.connect(connectionOptions(settings));
+  const activities = createActivities(activityDepsFromEnv(settings));
+  const worker = await createFirebreakWorker({
+    connection,
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    activities,
+  });
+  log.info(
+    { address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue },
+    'worker started',
+  );
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+    log.info('worker stopped');
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    pino({ name: 'firebreak-worker' }).error({ err: error }, 'worker failed');
+    process.exit(1);
+  });
+}

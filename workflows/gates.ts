@@ -1,0 +1,210 @@
+import { condition } from '@temporalio/workflow';
+import { parseDurationMs } from '../domain/duration';
+import type { Severity } from '../domain/alert';
+import type { GateName } from '../domain/incident';
+import { gatePolicyFor, type GatePolicy } from '../domain/playbook';
+import type { GateResult } from '../domain/response';
+import { postGateClosed, postGateEscalation, postGateOpened, postGateReminder, resolveApproverGroups } from './notify';
+import { publishIncident } from './search-attributes';
+import type { IncidentState, OpenGate } from './state';
+import { addMs, msUntil, nowIso, record } from './timeline';
+
+/** Options of one gate step. */
+export interface GateOptions {
+  /** Ask a person even when the playbook sets `auto` (for example when the target is unresolved). */
+  forceAsk?: string;
+  /** Checked at every wake-up; throws a continue-as-new when history has grown too long. */
+  checkpoint: () => Promise<void>;
+  shouldContinue: () => boolean;
+}
+
+function currentPolicy(state: IncidentState, gate: GateName): GatePolicy {
+  if (state.playbook === undefined || state.severity === undefined) {
+    throw new Error(`gate ${gate} reached before a playbook was pinned`);
+  }
+  return gatePolicyFor(state.playbook, gate, state.severity);
+}
+
+const severities: readonly Severity[] = ['P0', 'P1', 'P2', 'P3'];
+const forcedAskDeadlineMs = 3_600_000;
+
+/**
+ * The policy of a gate that must ask although the playbook sets `auto` or `skip` at this severity: the
+ * approvers and deadline of the nearest severity where the gate asks (or nobody and one hour when it
+ * never asks), and always `reject` on timeout, so nothing acts without a person.
+ */
+function forcedAskPolicy(state: IncidentState, gate: GateName, policy: GatePolicy): GatePolicy {
+  if (policy.mode === 'ask') {
+    return { ...policy, onTimeout: 'reject' };
+  }
+  const asking = severities
+    .map((severity) => (state.playbook ? gatePolicyFor(state.playbook, gate, severity) : undefined))
+    .find((candidate) => candidate?.mode === 'ask');
+  const fallback = { approvers: [], approverGroups: [], deadline: '1h', deadlineMs: forcedAskDeadlineMs };
+  return { ...policy, ...(asking ?? fallback), mode: 'ask', onTimeout: 'reject' };
+}
+
+function openGate(state: IncidentState, gate: GateName, policy: GatePolicy): OpenGate {
+  const openedAt = nowIso();
+  const deadlineMs = policy.deadlineMs;
+  const reminderBeforeMs = policy.reminderBefore ? parseDurationMs(policy.reminderBefore) : Math.floor(deadlineMs / 2);
+  const open: OpenGate = {
+    gate,
+    policy,
+    severity: state.severity ?? 'P3',
+    openedAt,
+    deadlineAt: addMs(openedAt, deadlineMs),
+    reminderAt: addMs(openedAt, Math.max(0, deadlineMs - reminderBeforeMs)),
+    reminderSent: false,
+    approvals: [],
+    slackPostStarted: false,
+  };
+  state.openGate = open;
+  record(state, 'note', `gate ${gate} opened: waiting for a decision until ${open.deadlineAt}`, {
+    approvers: policy.approvers,
+    onTimeout: policy.onTimeout,
+    twoPerson: policy.twoPerson,
+  });
+  publishIncident(state);
+  postGateOpened(state, open);
+  resolveApproverGroups(state, open);
+  return open;
+}
+
+/** Stores the result, closes the gate, and updates the Slack message. */
+function closeGate(state: IncidentState, result: GateResult): GateResult {
+  state.gates.push(result);
+  if (result.decision !== undefined) {
+    state.decisions[result.gate] = result.decision;
+  }
+  state.openGate = undefined;
+  const who = result.decider ? ` by ${result.decider}` : '';
+  record(state, 'decision', `gate ${result.gate}: ${result.status}${who}, so ${result.decision ?? 'no action'}`, {
+    ...result,
+  });
+  publishIncident(state);
+  postGateClosed(state, result);
+  return result;
+}
+
+function timedOut(state: IncidentState, open: OpenGate): GateResult {
+  postGateEscalation(state, open);
+  const decision = open.policy.onTimeout;
+  const reason = `no decision before ${open.deadlineAt}; the playbook default applies`;
+  return closeGate(state, {
+    gate: open.gate,
+    status: 'timed_out',
+    decision,
+    defaultApplied: decision,
+    at: nowIso(),
+    reason,
+  });
+}
+
+/** Applies a higher severity's policy to the open gate: `auto` decides at once, else new approvers and deadline. */
+function applySeverityChange(
+  state: IncidentState,
+  open: OpenGate,
+  forceAsk: string | undefined,
+): GateResult | undefined {
+  const policy = currentPolicy(state, open.gate);
+  open.severity = state.severity ?? open.severity;
+  if (policy.mode === 'auto' && forceAsk === undefined) {
+    const reason = `severity rose to ${open.severity}, where the playbook acts without asking`;
+    return closeGate(state, { gate: open.gate, status: 'auto', decision: 'approve', at: nowIso(), reason });
+  }
+  if (policy.mode === 'ask' && forceAsk === undefined) {
+    const deadlineAt = addMs(open.openedAt, policy.deadlineMs);
+    if (policy.approverGroups.join() !== open.policy.approverGroups.join()) open.groupMembers = undefined;
+    open.policy = policy;
+    resolveApproverGroups(state, open);
+    open.deadlineAt = deadlineAt < open.deadlineAt ? deadlineAt : open.deadlineAt;
+    record(state, 'note', `gate ${open.gate} now follows the ${open.severity} policy`, { deadlineAt: open.deadlineAt });
+  }
+  return undefined;
+}
+
+function nextWakeMs(open: OpenGate): number {
+  const next = open.reminderSent ? open.deadlineAt : open.reminderAt;
+  return Math.max(1, msUntil(next));
+}
+
+async function waitForDecision(state: IncidentState, open: OpenGate, options: GateOptions): Promise<GateResult> {
+  for (;;) {
+    if (open.decided) {
+      return closeGate(state, open.decided);
+    }
+    if (state.standDown) {
+      return closeGate(state, {
+        gate: open.gate,
+        status: 'skipped',
+        at: nowIso(),
+        reason: 'the incident was stood down',
+      });
+    }
+    if (open.severity !== state.severity) {
+      const changed = applySeverityChange(state, open, options.forceAsk);
+      if (changed) return changed;
+    }
+    if (msUntil(open.deadlineAt) === 0) {
+      return timedOut(state, open);
+    }
+    if (!open.reminderSent && msUntil(open.reminderAt) === 0) {
+      open.reminderSent = true;
+      postGateReminder(state, open);
+    }
+    await options.checkpoint();
+
+    const severity = state.severity;
+    await condition(
+      () =>
+        open.decided !== undefined ||
+        state.standDown !== undefined ||
+        state.severity !== severity ||
+        options.shouldContinue(),
+      nextWakeMs(open),
+    );
+  }
+}
+
+/**
+ * Runs one decision gate and returns how it ended, never a bare boolean. `auto` approves and `skip`
+ * rejects without asking; `ask` waits for a `decideGate` Update until the deadline, sends a reminder
+ * before it and an escalation mention when it passes, then applies the playbook default. A gate left
+ * open by a previous run (continue-as-new) resumes its wait with the same deadline.
+ */
+export async function runGate(state: IncidentState, gate: GateName, options: GateOptions): Promise<GateResult> {
+  const resumed = state.openGate?.gate === gate ? state.openGate : undefined;
+  if (resumed) {
+    // NOTE: a gate message whose post was still retrying when the previous run continued as new is
+    // posted again here, so Slack may show it twice.
+    if (state.slackMessages[gate] === undefined) postGateOpened(state, resumed);
+    resolveApproverGroups(state, resumed);
+    return waitForDecision(state, resumed, options);
+  }
+
+  const policy = currentPolicy(state, gate);
+  if (options.forceAsk === undefined && policy.mode === 'auto') {
+    return closeGate(state, {
+      gate,
+      status: 'auto',
+      decision: 'approve',
+      at: nowIso(),
+      reason: 'the playbook acts without asking',
+    });
+  }
+  if (options.forceAsk === undefined && policy.mode === 'skip') {
+    return closeGate(state, {
+      gate,
+      status: 'skipped',
+      decision: 'reject',
+      at: nowIso(),
+      reason: 'the playbook skips this gate',
+    });
+  }
+  if (options.forceAsk !== undefined) {
+    record(state, 'note', `gate ${gate} asks a person: ${options.forceAsk}`);
+    return waitForDecision(state, openGate(state, gate, forcedAskPolicy(state, gate, policy)), options);
+  }
+  return waitForDecision(state, openGate(state, gate, policy), options);
+}

@@ -1,0 +1,192 @@
+import { condition, workflowInfo } from '@temporalio/workflow';
+import type { GateName } from '../domain/incident';
+import type { GateResult } from '../domain/response';
+import { escalation, slack } from './activities';
+import type { IncidentState, OpenGate } from './state';
+import { errorMessage, record } from './timeline';
+
+/** Notifications started and not yet finished in this run. Workflow globals are per execution. */
+let pendingCount = 0;
+
+/**
+ * Runs a notification without blocking the incident on it: gates and phases go on while Slack or the
+ * paging service retries. A final failure is recorded on the timeline.
+ */
+export function inBackground<T>(
+  state: IncidentState,
+  description: string,
+  call: () => Promise<T>,
+  then?: (value: T) => void,
+): void {
+  pendingCount += 1;
+  const run = async (): Promise<void> => {
+    try {
+      const value = await call();
+      then?.(value);
+    } catch (error) {
+      record(state, 'error', `${description} failed`, { error: errorMessage(error) });
+    } finally {
+      pendingCount -= 1;
+    }
+  };
+  void run();
+}
+
+/** Waits up to `timeoutMs` for background notifications to finish, so the last edits go out before close. */
+export async function settleNotifications(timeoutMs: number): Promise<void> {
+  await condition(() => pendingCount === 0, timeoutMs);
+}
+
+function runUrl(state: IncidentState): string {
+  const info = workflowInfo();
+  const base = state.uiBaseUrl ?? 'http://localhost:8233';
+  return `${base}/namespaces/${info.namespace}/workflows/${encodeURIComponent(info.workflowId)}`;
+}
+
+function targetSummary(state: IncidentState): string {
+  const target = state.target;
+  if (target === undefined) {
+    return `unresolved: ${state.targetUnresolvedReason ?? 'unknown'}`;
+  }
+  const workload = target.workload ? ` (${target.workload.kind}/${target.workload.name})` : '';
+  return `${target.namespace}/${target.pod}${workload} on ${target.node ?? 'unknown node'}`;
+}
+
+const effects: Record<GateName, { approve: string; reject: string }> = {
+  isolate: { approve: 'quarantine the pod now', reject: 'leave the pod running and keep watching' },
+  escalate: { approve: 'page the external responders', reject: 'handle the incident in-house' },
+  restore: { approve: 'lift containment and restore from the trusted image', reject: 'keep containment in place' },
+};
+
+/** Posts the gate message to the playbook's Slack channel, when it has one. */
+export function postGateOpened(state: IncidentState, open: OpenGate): void {
+  const channel = state.playbook?.notify.slackChannel;
+  if (channel === undefined || state.severity === undefined) {
+    return;
+  }
+  open.slackPostStarted = true;
+  const sample = state.alerts.samples[0];
+  const input = {
+    incidentId: state.incidentId,
+    runUrl: runUrl(state),
+    gate: open.gate,
+    severity: state.severity,
+    targetSummary: targetSummary(state),
+    triggerSummary: `${sample?.rule ?? 'alert'} (${state.alerts.count} alerts)`,
+    choices: [
+      { decision: 'approve' as const, effect: effects[open.gate].approve },
+      { decision: 'reject' as const, effect: effects[open.gate].reject },
+    ],
+    deadlineAt: open.deadlineAt,
+    onTimeout: open.policy.onTimeout,
+    channel,
+  };
+  inBackground(
+    state,
+    `posting the ${open.gate} gate message`,
+    () => slack.postGateMessage(input),
+    (ref) => {
+      state.slackMessages[open.gate] = ref;
+      const result = state.gates.find((gate) => gate.gate === open.gate);
+      if (result) {
+        postGateClosed(state, result);
+      }
+    },
+  );
+}
+
+/** Edits the gate message to show the result; does nothing until the message exists. */
+export function postGateClosed(state: IncidentState, result: GateResult): void {
+  const ref = state.slackMessages[result.gate];
+  if (ref === undefined) {
+    return;
+  }
+  const input = {
+    ...ref,
+    incidentId: state.incidentId,
+    gate: result.gate,
+    status: result.status,
+    decision: result.decision,
+    decider: result.decider,
+    at: result.at,
+    reason: result.reason,
+  };
+  inBackground(state, `updating the ${result.gate} gate message`, () => slack.updateGateMessage(input));
+}
+
+/** Posts the reminder before the deadline; recorded on the timeline either way. */
+export function postGateReminder(state: IncidentState, open: OpenGate): void {
+  const ref = state.slackMessages[open.gate];
+  record(state, 'note', `reminder: gate ${open.gate} waits for a decision until ${open.deadlineAt}`);
+  if (ref !== undefined) {
+    const input = {
+      ...ref,
+      incidentId: state.incidentId,
+      gate: open.gate,
+      deadlineAt: open.deadlineAt,
+      mention: open.policy.mention,
+    };
+    inBackground(state, `posting the ${open.gate} gate reminder`, () => slack.postGateReminder(input));
+  }
+}
+
+/** Posts the escalation mention when a gate deadline passes. */
+export function postGateEscalation(state: IncidentState, open: OpenGate): void {
+  const ref = state.slackMessages[open.gate];
+  if (ref !== undefined) {
+    const input = { ...ref, incidentId: state.incidentId, gate: open.gate, mention: open.policy.mention };
+    inBackground(state, `posting the ${open.gate} gate escalation`, () => slack.postGateEscalation(input));
+  }
+}
+
+/** Pages through the playbook's escalation target; without one, records that nobody could be paged. */
+export function page(state: IncidentState, dedupSuffix: string, summary: string): void {
+  const escalationPolicy = state.playbook?.escalation;
+  if (escalationPolicy === undefined || state.severity === undefined) {
+    record(state, 'error', `cannot page for "${summary}": the playbook has no escalation target`);
+    return;
+  }
+  const input = {
+    incidentId: state.incidentId,
+    target: { url: escalationPolicy.url, routingKeyEnv: escalationPolicy.routingKeyEnv },
+    summary,
+    severity: state.severity,
+    source: 'firebreak',
+    dedupKey: `${state.incidentId}-${dedupSuffix}`,
+  };
+  inBackground(
+    state,
+    `paging for "${summary}"`,
+    () => escalation.escalateIncident(input),
+    (result) => {
+      record(state, 'step', `paged the escalation target: ${summary}`, {
+        dedupKey: result.dedupKey,
+        status: result.status,
+      });
+    },
+  );
+}
+
+/**
+ * Lists the members of the gate's approver groups in the background. Until Slack responds, only people
+ * named in `approvers` may decide, so a Slack outage never blocks the CLI for listed approvers.
+ */
+export function resolveApproverGroups(state: IncidentState, open: OpenGate): void {
+  const groups = open.policy.approverGroups;
+  if (groups.length === 0 || open.groupMembers !== undefined) {
+    return;
+  }
+  inBackground(
+    state,
+    `listing the approver groups of gate ${open.gate}`,
+    () => slack.resolveApproverGroups({ approvers: groups }),
+    (resolved) => {
+      if (state.openGate === open) {
+        open.groupMembers = resolved.approvers;
+        record(state, 'note', `gate ${open.gate} approver groups list ${resolved.approvers.length} people`, {
+          groups: groups,
+        });
+      }
+    },
+  );
+}

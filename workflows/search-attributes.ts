@@ -1,0 +1,61 @@
+import { defineSearchAttributeKey, type SearchAttributeUpdatePair } from '@temporalio/common';
+import { upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { incidentSearchAttributes as names } from '../domain/search-attributes';
+import type { IncidentState } from './state';
+
+/** Search attributes that make the Temporal Web UI Firebreak's incident tracker. */
+export const searchAttributeKeys = {
+  phase: defineSearchAttributeKey(names.phase.name, names.phase.type),
+  severity: defineSearchAttributeKey(names.severity.name, names.severity.type),
+  namespace: defineSearchAttributeKey(names.namespace.name, names.namespace.type),
+  workload: defineSearchAttributeKey(names.workload.name, names.workload.type),
+  node: defineSearchAttributeKey(names.node.name, names.node.type),
+  rule: defineSearchAttributeKey(names.rule.name, names.rule.type),
+  gate: defineSearchAttributeKey(names.gate.name, names.gate.type),
+  alertCount: defineSearchAttributeKey(names.alertCount.name, names.alertCount.type),
+} as const;
+
+/** Returns the search attribute values that describe the incident now. */
+export function searchAttributeValues(state: IncidentState): SearchAttributeUpdatePair[] {
+  const first = state.alerts.samples[0];
+  const workload = state.target?.workload ?? undefined;
+  return [
+    { key: searchAttributeKeys.phase, value: state.phase },
+    { key: searchAttributeKeys.severity, value: state.severity ?? null },
+    { key: searchAttributeKeys.namespace, value: state.target?.namespace ?? first?.target.namespace ?? null },
+    {
+      key: searchAttributeKeys.workload,
+      value: workload ? `${workload.kind}/${workload.name}` : (first?.target.workload ?? null),
+    },
+    { key: searchAttributeKeys.node, value: state.target?.node ?? first?.target.node ?? null },
+    { key: searchAttributeKeys.rule, value: state.alerts.rules[0] ?? null },
+    { key: searchAttributeKeys.gate, value: state.openGate?.gate ?? 'none' },
+    { key: searchAttributeKeys.alertCount, value: state.alerts.count },
+  ];
+}
+
+/** Returns the one-line summary that the memo holds for the Web UI and `firebreak incidents list`. */
+export function summaryLine(state: IncidentState): string {
+  const target = state.target ? `${state.target.namespace}/${state.target.pod}` : 'target unresolved';
+  const rule = state.alerts.rules[0] ?? 'no rule yet';
+  const gate = state.openGate ? `, waiting at gate ${state.openGate.gate}` : '';
+  const outcome = state.outcome ? `: ${state.outcome}` : '';
+  return `${state.severity ?? 'P?'} ${rule} on ${target}, ${state.alerts.count} alerts, phase ${state.phase}${gate}${outcome}`;
+}
+
+/**
+ * Upserts the search attributes and the memo summary when they changed. Each upsert adds one event to
+ * history, so unchanged values are not written again.
+ */
+export function publishIncident(state: IncidentState): void {
+  const current = workflowInfo().typedSearchAttributes;
+  const changed = searchAttributeValues(state).filter((pair) => current.get(pair.key) !== (pair.value ?? undefined));
+  if (changed.length > 0) {
+    upsertSearchAttributes(changed);
+  }
+
+  const summary = summaryLine(state);
+  if (workflowInfo().memo?.['summary'] !== summary) {
+    upsertMemo({ summary });
+  }
+}

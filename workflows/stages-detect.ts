@@ -1,0 +1,202 @@
+import { ApplicationFailure, condition } from '@temporalio/workflow';
+import type { Alert } from '../domain/alert';
+import { resolvedPlaybookSchema } from '../domain/playbook';
+import { classifySeverity } from '../domain/playbook-match';
+import type { CollectorKind, EvidenceLimits, SelectPlaybookResult, TargetRef } from '../domain/response';
+import { parseDurationMs } from '../domain/duration';
+import type { Playbook } from '../domain/playbook';
+import { escalateSeverity } from './alerts';
+import { escalation, evidence, kubernetes, playbooks } from './activities';
+import { createClocks, watchClocks } from './clocks';
+import { runContainment } from './containment';
+import { runGate } from './gates';
+import { enterPhase } from './phase';
+import { publishIncident } from './search-attributes';
+import type { StageContext } from './stage-context';
+import type { IncidentState, Stage } from './state';
+import { errorMessage, nowIso, record } from './timeline';
+
+async function pinPlaybook(context: StageContext, alert: Alert): Promise<SelectPlaybookResult> {
+  const supplied = context.input.playbook;
+  if (supplied === undefined) {
+    return playbooks.selectPlaybook({ alert });
+  }
+  const parsed = resolvedPlaybookSchema.safeParse(supplied);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw ApplicationFailure.nonRetryable(`invalid playbook in the workflow input: ${issues}`, 'InvalidPlaybook');
+  }
+  const { severity, reason } = classifySeverity(alert, parsed.data);
+  const selectionReason = `playbook ${parsed.data.metadata.name} given in the workflow input`;
+  return { playbook: parsed.data, selectionReason, usedDefault: false, severity, severityReason: reason };
+}
+
+async function resolveTarget(state: IncidentState, alert: Alert): Promise<void> {
+  const { namespace, pod, containerId, node } = alert.target;
+  try {
+    const result = await kubernetes.resolveTarget({ incidentId: state.incidentId, namespace, pod, containerId, node });
+    if (result.status === 'resolved') {
+      state.target = result.target;
+      record(state, 'step', `target resolved: ${result.target.namespace}/${result.target.pod}`, {
+        uid: result.target.uid,
+      });
+    } else {
+      state.targetUnresolvedReason = result.reason;
+      record(state, 'error', `target not resolved, so no automatic action: ${result.reason}`);
+    }
+  } catch (error) {
+    state.targetUnresolvedReason = errorMessage(error);
+    record(state, 'error', `target not resolved, so no automatic action`, { error: state.targetUnresolvedReason });
+  }
+  publishIncident(state);
+}
+
+/** Detect and confirm: pin the playbook, classify severity, start the clocks and resolve the target. */
+export async function triage(context: StageContext): Promise<Stage> {
+  const { state } = context;
+  await condition(() => state.alerts.samples.length > 0 || state.standDown !== undefined);
+  const first = state.alerts.samples.find((alert) => alert.status === 'firing') ?? state.alerts.samples[0];
+  if (first === undefined) {
+    return 'standDown';
+  }
+
+  const selected = await pinPlaybook(context, first);
+  state.playbook = selected.playbook;
+  state.dryRun = state.dryRun || selected.playbook.dryRun;
+  state.severity = selected.severity;
+  state.severityHistory.push({ severity: selected.severity, at: nowIso(), reason: selected.severityReason });
+  const { name, version } = selected.playbook.metadata;
+  record(state, 'step', `playbook ${name} v${version} pinned, severity ${selected.severity}`, {
+    selection: selected.selectionReason,
+    severityReason: selected.severityReason,
+    dryRun: state.dryRun,
+  });
+  for (const alert of state.alerts.samples) escalateSeverity(state, alert);
+  createClocks(state);
+  watchClocks(state);
+  publishIncident(state);
+
+  if (state.alerts.firing === 0) {
+    record(state, 'note', 'every alert so far is resolved at its source, so no containment starts');
+    state.outcome = 'resolved at the source before any response';
+    return 'report';
+  }
+  await resolveTarget(state, first);
+  return 'isolateGate';
+}
+
+export async function isolateGate(context: StageContext): Promise<Stage> {
+  const { state } = context;
+  const forceAsk = state.target === undefined ? 'the target is unresolved, so nothing acts automatically' : undefined;
+  await runGate(state, 'isolate', { ...context.gateOptions, forceAsk });
+  return 'isolate';
+}
+
+/** Isolate and analyse: quarantine when the isolate gate approved. */
+export async function isolate(context: StageContext): Promise<Stage> {
+  const { state } = context;
+  enterPhase(state, 'isolate');
+  if (state.decisions.isolate !== 'approve') {
+    record(state, 'note', 'isolation not approved, so the workload keeps running');
+  } else if (state.target === undefined) {
+    record(state, 'note', 'isolation approved but the target is unresolved: contain it by hand');
+  } else {
+    await runContainment(state, 'isolate');
+  }
+  return 'evidence';
+}
+
+const collectorOf: Record<string, CollectorKind | undefined> = {
+  pod: 'objects',
+  owners: 'objects',
+  node: 'objects',
+  events: 'objects',
+  'network-policies': 'objects',
+  rbac: 'objects',
+  logs: 'logs',
+  processes: 'exec',
+  connections: 'exec',
+  'file-changes': 'exec',
+  checkpoint: 'checkpoint',
+};
+
+function evidenceLimits(playbook: Playbook): EvidenceLimits {
+  const options = playbook.evidenceOptions;
+  return {
+    ...(options.maxLogBytes === undefined ? {} : { maxLogBytes: options.maxLogBytes }),
+    ...(options.execDeadline === undefined ? {} : { execDeadlineMs: parseDurationMs(options.execDeadline) }),
+  };
+}
+
+async function storeAlertBodies(state: IncidentState, keepSecretsInRaw: boolean): Promise<void> {
+  const bodies = state.alerts.samples.map((alert) => alert.rawEvent ?? alert);
+  const result = await evidence.storeAlertBodies({ incidentId: state.incidentId, bodies, keepSecretsInRaw });
+  state.evidence = {
+    manifestPath: result.manifestPath,
+    artefacts: [...(state.evidence?.artefacts ?? []), ...result.artefacts],
+  };
+  record(state, 'step', `alert bodies stored: ${result.artefacts.length} artefacts`);
+}
+
+async function collectFromCluster(state: IncidentState, target: TargetRef, playbook: Playbook): Promise<void> {
+  const kinds = [...new Set(playbook.evidence.map((kind) => collectorOf[kind]).filter((kind) => kind !== undefined))];
+  if (kinds.length === 0) return;
+  const input = {
+    incidentId: state.incidentId,
+    target,
+    kinds,
+    limits: evidenceLimits(playbook),
+    keepSecretsInRaw: playbook.evidenceOptions.keepSecrets,
+  };
+  const result = await evidence.collectEvidence(input);
+  state.evidence = {
+    manifestPath: result.manifestPath,
+    artefacts: [...(state.evidence?.artefacts ?? []), ...result.artefacts],
+  };
+  record(state, 'step', `evidence collected: ${result.artefacts.length} artefacts`, {
+    manifestPath: result.manifestPath,
+  });
+}
+
+/** Captures the playbook's evidence; a failed collector is recorded and the response goes on. */
+export async function collectEvidence(context: StageContext): Promise<Stage> {
+  const { state } = context;
+  const playbook = state.playbook;
+  if (playbook === undefined) return 'escalateGate';
+  try {
+    if (playbook.evidence.includes('alerts')) await storeAlertBodies(state, playbook.evidenceOptions.keepSecrets);
+    if (state.target !== undefined) await collectFromCluster(state, state.target, playbook);
+  } catch (error) {
+    record(state, 'error', 'evidence collection failed', { error: errorMessage(error) });
+  }
+  return 'escalateGate';
+}
+
+export async function escalateGate(context: StageContext): Promise<Stage> {
+  const { state } = context;
+  const result = await runGate(state, 'escalate', context.gateOptions);
+  if (result.decision !== 'approve') {
+    return 'eradicate';
+  }
+  const escalationPolicy = state.playbook?.escalation;
+  if (escalationPolicy === undefined || state.severity === undefined) {
+    record(state, 'error', 'escalation approved but the playbook has no escalation target');
+    return 'eradicate';
+  }
+  try {
+    const summary = `Firebreak ${state.severity} incident ${state.incidentId}: ${state.alerts.rules[0] ?? 'alert'}`;
+    const input = {
+      incidentId: state.incidentId,
+      target: { url: escalationPolicy.url, routingKeyEnv: escalationPolicy.routingKeyEnv },
+      summary,
+      severity: state.severity,
+      source: 'firebreak',
+      dedupKey: state.incidentId,
+    };
+    const paged = await escalation.escalateIncident(input);
+    record(state, 'step', 'external responders paged', { dedupKey: paged.dedupKey, status: paged.status });
+  } catch (error) {
+    record(state, 'error', 'paging the external responders failed', { error: errorMessage(error) });
+  }
+  return 'eradicate';
+}
