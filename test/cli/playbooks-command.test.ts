@@ -16,7 +16,7 @@ import { playbookJsonSchema } from '../../domain/playbook';
 
 const repoRoot = path.join(__dirname, '../..');
 const playbookDir = path.join(repoRoot, 'playbooks');
-const fixtureDir = path.join(repoRoot, '../shared/fixtures/alerts');
+const fixtureDir = path.join(repoRoot, 'deploy/examples/alerts');
 
 interface Captured extends CommandOutput {
   stdout: string[];

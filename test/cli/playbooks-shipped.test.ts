@@ -14,7 +14,7 @@ import { formatDiagnostic, loadPlaybookDirectory, parsePlaybookText } from '../.
 
 const repoRoot = path.join(__dirname, '../..');
 const playbookDir = path.join(repoRoot, 'playbooks');
-const fixtureDir = path.join(repoRoot, '../shared/fixtures/alerts');
+const fixtureDir = path.join(repoRoot, 'deploy/examples/alerts');
 
 let shipped: Playbook[];
 

@@ -340,10 +340,7 @@ describe('storeAlertBodies', () => {
   test('stores each distinct alert body once', async () => {
     const store = new LocalEvidenceStore(root);
     const fixture = JSON.parse(
-      readFileSync(
-        path.join(__dirname, '../../../../shared/fixtures/alerts/falcosidekick-terminal-shell.json'),
-        'utf8',
-      ),
+      readFileSync(path.join(__dirname, '../../../deploy/examples/alerts/falcosidekick-terminal-shell.json'), 'utf8'),
     );
     const { storeAlertBodies } = createEvidenceActivities({ kubeConfig: kubeConfigFor('admin'), store });
     const incidentId = 'incident-00000000000000c1';
