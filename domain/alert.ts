@@ -56,6 +56,20 @@ export const alertGroupSchema = z.object({
 });
 
 /**
+ * Record of an alert that the intake cut to keep it within Temporal's payload limits. The sender's full
+ * event text is archived by the intake under its SHA-256, so nothing accepted is lost.
+ */
+export const alertTruncationSchema = z.object({
+  /** SHA-256 of the sender's full event text (UTF-8), in lowercase hex. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Size of the sender's full event text in UTF-8 bytes. */
+  bytes: z.number().int().nonnegative(),
+  /** Paths of the cut values, such as `rawEvent` or `fields.proc.cmdline`. */
+  cut: z.array(z.string()),
+});
+export type AlertTruncation = z.infer<typeof alertTruncationSchema>;
+
+/**
  * One normalised alert. Attacker-chosen text (command lines, file names, rule output) is carried as data
  * in these fields and is never interpreted.
  */
@@ -92,5 +106,34 @@ export const alertSchema = z.object({
   rawEvent: z.string().optional(),
   /** The Alertmanager notification group this alert arrived in. */
   group: alertGroupSchema.optional(),
+  /**
+   * Stable identity of the sending system when the body names one: the generic `detector`, the Alertmanager
+   * `job` or `prometheus` label, the Falco event source. It scopes alerts that name no target.
+   */
+  sender: z.string().optional(),
+  /** Present when the intake cut long values of this alert, such as the start of `rawEvent` kept alone. */
+  truncated: alertTruncationSchema.optional(),
 });
 export type Alert = z.infer<typeof alertSchema>;
+
+/** Key fields of an alert, small enough to travel in workflow start arguments. */
+export const alertSummarySchema = alertSchema.pick({
+  id: true,
+  source: true,
+  rule: true,
+  priority: true,
+  severityHint: true,
+  eventTime: true,
+  status: true,
+  target: true,
+  hostScoped: true,
+});
+export type AlertSummary = z.infer<typeof alertSummarySchema>;
+
+/**
+ * Returns the key that identifies an alert within one incident, for de-duplication: the source and the sender's
+ * id. Senders choose ids freely, so the same id from two sources names two different alerts.
+ */
+export function alertDedupeKey(alert: Pick<Alert, 'source' | 'id'>): string {
+  return `${alert.source}:${alert.id}`;
+}

@@ -36,24 +36,27 @@ export function ownerWorkloadOf(target: Alert['target']): OwnerWorkload | undefi
 }
 
 /**
- * Rule family: the rule name in lowercase with every run of other characters than letters and digits turned
- * into one `-`, so spelling variants of one rule (Falco's name and its Alertmanager label) fall together.
+ * Rule family: the rule name in Unicode NFKC form and lowercase, with every run of characters other than
+ * letters, combining marks and digits (in any script) turned into one `-`. So spelling variants of one rule
+ * (Falco's name and its Alertmanager label) fall together. A name without any letter or digit gets
+ * `rule-` and 16 hex digits of its SHA-256, so two such rules never share a family.
  */
 export function ruleFamilyOf(rule: string): string {
-  return rule
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
+  const folded = rule.normalize('NFKC').toLowerCase();
+  const family = folded.replace(/[^\p{L}\p{M}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '');
+  return family.length > 0 ? family : `rule-${sha256Hex(folded).slice(0, fingerprintHexLength)}`;
 }
 
 /**
- * Returns the scope an incident covers. Host events are scoped to their node and never to a namespace or the cluster.
- * Other alerts are scoped to their owner workload, else their pod, else their namespace, else their image.
+ * Returns the scope an incident covers. Host events are scoped to their node and never to a namespace or the
+ * cluster. Other alerts are scoped to their owner workload, else their pod, else their namespace, else their
+ * image. An alert without any of these (or a host event without a node, which the parsers reject) is scoped to
+ * its source and sender, so unrelated senders that reuse a rule name do not share an incident.
  */
 export function incidentScopeOf(alert: Alert): string {
   const { target } = alert;
-  if (alert.hostScoped) {
-    return `node:${target.node ?? ''}`;
+  if (alert.hostScoped && target.node !== undefined) {
+    return `node:${target.node}`;
   }
   const namespace = `namespace:${target.namespace ?? ''}`;
   const owner = ownerWorkloadOf(target);
@@ -66,7 +69,10 @@ export function incidentScopeOf(alert: Alert): string {
   if (target.namespace !== undefined) {
     return namespace;
   }
-  return `image:${target.image ?? ''}`;
+  if (target.image !== undefined) {
+    return `image:${target.image}`;
+  }
+  return `sender:${alert.source}/${alert.sender ?? ''}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { alertSchema, severitySchema, type Alert, type AlertTarget, type Priority } from '../alert';
 import { sha256Hex } from '../sha256';
 import {
+  AlertBodyError,
   extractMitre,
   imageReference,
   nanosecondsText,
@@ -71,16 +72,27 @@ export function parseAlertmanagerBody(text: string): Alert[] {
     if (rule === undefined || rule === '') {
       parseOrThrow(z.object({ alertname: z.string().min(1) }), alert.labels, ['alerts', index, 'labels']);
     }
-    return normaliseAlertmanagerAlert(alert, rule ?? '', group);
+    return normaliseAlertmanagerAlert(alert, rule ?? '', group, ['alerts', index]);
   });
 }
 
-function normaliseAlertmanagerAlert(alert: AlertmanagerAlert, rule: string, group: Alert['group']): Alert {
+function normaliseAlertmanagerAlert(
+  alert: AlertmanagerAlert,
+  rule: string,
+  group: Alert['group'],
+  path: (string | number)[],
+): Alert {
   const read = (name: string): string | undefined => knownText(alert.labels[name]);
   const target = labelTarget(read);
   const hostScoped =
     target.containerId === 'host' ||
     (target.namespace === undefined && target.pod === undefined && target.node !== undefined);
+  if (hostScoped && target.node === undefined) {
+    const message =
+      'missing on a host alert (container_id host): add a node label, or an instance label such as node-a:9100, ' +
+      'so the incident is scoped to that node';
+    throw new AlertBodyError([{ path: [...path, 'labels', 'node'], message }]);
+  }
   const tags = (read('tags') ?? '').split(',').filter((tag) => tag.length > 0);
   const priority = labelPriority(read);
   const resolved = alert.status === 'resolved';
@@ -110,6 +122,7 @@ function normaliseAlertmanagerAlert(alert: AlertmanagerAlert, rule: string, grou
     hostScoped,
     rawEvent: JSON.stringify(alert),
     group,
+    sender: read('job') ?? read('prometheus'),
   });
 }
 
@@ -136,19 +149,37 @@ function labelPriority(read: (name: string) => string | undefined): Priority | u
 
 /**
  * Target from labels: Falcosidekick's (`k8s_ns_name`, `k8s_pod_name`, `hostname`, dots turned into underscores)
- * and Prometheus's (`namespace`, `pod`, `node`).
+ * and Prometheus's (`namespace`, `pod`, `node`). Without a node label, an alert that names no namespace or pod
+ * takes its node from `instance` (node-exporter's `node-a:9100` becomes `node-a`). With a namespace or pod,
+ * `instance` is the scraped pod's address, not a node, so it is not used.
  */
 function labelTarget(read: (name: string) => string | undefined): AlertTarget {
+  const namespace = read('k8s_ns_name') ?? read('namespace');
+  const pod = read('k8s_pod_name') ?? read('pod');
+  const nodeLabel = read('node') ?? read('kubernetes_node') ?? read('hostname');
+  const podless = namespace === undefined && pod === undefined;
   return {
     cluster: read('cluster') ?? read('k8s_cluster_name'),
-    node: read('node') ?? read('kubernetes_node') ?? read('hostname'),
-    namespace: read('k8s_ns_name') ?? read('namespace'),
-    pod: read('k8s_pod_name') ?? read('pod'),
+    node: nodeLabel ?? (podless ? instanceHost(read('instance')) : undefined),
+    namespace,
+    pod,
     container: read('container_name') ?? read('container'),
     containerId: read('container_id'),
     image: read('image') ?? imageReference(read('container_image_repository'), read('container_image_tag')),
     workload: labelWorkload(read),
   };
+}
+
+const bracketedHost = /^\[([^\]]+)\](?::\d+)?$/;
+const hostWithPort = /^([^:]+):\d+$/;
+
+/** Host part of a Prometheus `instance` label: `node-a:9100` gives `node-a`, `[fd00::1]:9100` gives `fd00::1`. */
+export function instanceHost(instance: string | undefined): string | undefined {
+  if (instance === undefined) {
+    return undefined;
+  }
+  const host = bracketedHost.exec(instance)?.[1] ?? hostWithPort.exec(instance)?.[1] ?? instance;
+  return host.length > 0 ? host : undefined;
 }
 
 function labelWorkload(read: (name: string) => string | undefined): string | undefined {

@@ -6,6 +6,29 @@ export const rawFieldValueSchema = z.union([z.string(), z.number(), z.boolean(),
 export type RawFieldValue = z.infer<typeof rawFieldValueSchema>;
 export type FieldValue = string | number | boolean;
 
+/**
+ * A Falco `output_fields` value: a scalar, or a list field (such as `ka.req.pod.containers.image`), which
+ * libsinsp writes as a JSON array.
+ */
+export const listOrScalarFieldSchema = z.union([rawFieldValueSchema, z.array(rawFieldValueSchema)]);
+export type ListOrScalarField = z.infer<typeof listOrScalarFieldSchema>;
+
+/**
+ * Turns list fields into their JSON text (`["nginx","redis"]`), so `fields` keeps one scalar per name and
+ * element boundaries stay unambiguous. An empty list means unknown and becomes `null`.
+ */
+export function flattenListFields(fields: Record<string, ListOrScalarField>): Record<string, RawFieldValue> {
+  const flat: Record<string, RawFieldValue> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (!Array.isArray(value)) {
+      flat[key] = value;
+    } else {
+      flat[key] = value.length === 0 ? null : JSON.stringify(value);
+    }
+  }
+  return flat;
+}
+
 /** Values that Falco and its forwarders use for "unknown": `null`, `<NA>`, `N/A` and the empty string. */
 const unknownTexts = new Set(['', '<NA>', 'N/A']);
 

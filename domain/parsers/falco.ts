@@ -2,23 +2,25 @@ import { z } from 'zod';
 import { alertSchema, type Alert, type AlertTarget } from '../alert';
 import { sha256Hex } from '../sha256';
 import {
+  AlertBodyError,
   dropUnknownFields,
   extractMitre,
+  flattenListFields,
   imageReference,
   knownText,
+  listOrScalarFieldSchema,
   nanosecondsText,
   normalisePriority,
   parseOrThrow,
-  rawFieldValueSchema,
   unrecognisedPriority,
-  type RawFieldValue,
 } from './common';
 import { decodeEvents, type BodyFormat } from './json';
 
 /**
  * One Falco event as Falco's `http_output` (with `json_output: true`) and the Falcosidekick webhook send it.
  * `output` is absent when Falco runs with `json_include_output_property: false`; Falcosidekick adds `uuid`
- * and merges its custom fields into `output_fields`. Unknown extra keys are kept in `rawEvent`.
+ * and merges its custom fields into `output_fields`. List fields arrive as JSON arrays and are kept as their
+ * JSON text. Unknown extra keys are kept in `rawEvent`.
  */
 export const falcoEventSchema = z.looseObject({
   uuid: z.string().min(1).optional(),
@@ -27,9 +29,9 @@ export const falcoEventSchema = z.looseObject({
   rule: z.string().min(1),
   time: z.iso.datetime({ offset: true }),
   source: z.string().optional(),
-  hostname: z.string().optional(),
+  hostname: z.string().nullish(),
   tags: z.array(z.string()).nullish(),
-  output_fields: z.record(z.string(), rawFieldValueSchema).nullish(),
+  output_fields: z.record(z.string(), listOrScalarFieldSchema).nullish(),
 });
 export type FalcoEvent = z.infer<typeof falcoEventSchema>;
 
@@ -61,17 +63,26 @@ type FieldReader = (name: string) => string | undefined;
 export function parseFalcoBody(text: string, format: BodyFormat): Alert[] {
   return decodeEvents(text, format).map((event) => {
     const parsed = parseOrThrow(falcoEventSchema, event.value, event.path);
-    return normaliseFalcoEvent(parsed, event.rawEvent);
+    return normaliseFalcoEvent(parsed, event.rawEvent, event.path);
   });
 }
 
-/** Turns one validated Falco event into a normalised alert. */
-export function normaliseFalcoEvent(event: FalcoEvent, rawEvent: string): Alert {
-  const fields: Record<string, RawFieldValue> = event.output_fields ?? {};
+/**
+ * Turns one validated Falco event into a normalised alert. Raises `AlertBodyError` at `path.hostname` for a host
+ * event without a node, because such an event would otherwise join one incident with every node's events.
+ */
+export function normaliseFalcoEvent(event: FalcoEvent, rawEvent: string, path: (string | number)[] = []): Alert {
+  const fields = flattenListFields(event.output_fields ?? {});
   const read: FieldReader = (name) => knownText(fields[name]);
   const isAudit = event.source === 'k8s_audit';
-  const target = isAudit ? auditTarget(read) : syscallTarget(read, event.hostname);
+  const target = isAudit ? auditTarget(read) : syscallTarget(read, event.hostname ?? undefined);
   const hostScoped = !isAudit && isHostEvent(target);
+  if (hostScoped && target.node === undefined) {
+    const message =
+      'missing or unknown on a host event (no Kubernetes namespace or pod, or container.id host): ' +
+      'set hostname to the node name, so the incident is scoped to that node';
+    throw new AlertBodyError([{ path: [...path, 'hostname'], message }]);
+  }
   const tags = event.tags ?? [];
   const priority = normalisePriority(event.priority);
 
@@ -98,6 +109,7 @@ export function normaliseFalcoEvent(event: FalcoEvent, rawEvent: string): Alert 
     fields: dropUnknownFields(fields),
     hostScoped,
     rawEvent,
+    sender: knownText(event.source),
   });
 }
 

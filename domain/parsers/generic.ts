@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { alertSchema, alertProcessSchema, severitySchema, type Alert } from '../alert';
 import { sha256Hex } from '../sha256';
-import { dropUnknownFields, extractMitre, normalisePriority, parseOrThrow, rawFieldValueSchema } from './common';
+import {
+  AlertBodyError,
+  dropUnknownFields,
+  extractMitre,
+  normalisePriority,
+  parseOrThrow,
+  rawFieldValueSchema,
+} from './common';
 import { decodeEvents, type BodyFormat } from './json';
 
 const workloadPattern = /^[A-Z][A-Za-z]+\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -64,12 +71,16 @@ export type GenericAlert = z.infer<typeof genericAlertSchema>;
 export function parseGenericBody(text: string, format: BodyFormat): Alert[] {
   return decodeEvents(text, format).map((event) => {
     const parsed = parseOrThrow(genericAlertSchema, event.value, event.path);
-    return normaliseGenericAlert(parsed, event.rawEvent);
+    return normaliseGenericAlert(parsed, event.rawEvent, event.path);
   });
 }
 
-/** Normalises a generic alert. One that names a node but no namespace, pod or workload, or has container id `host`, is scoped to its node. */
-export function normaliseGenericAlert(alert: GenericAlert, rawEvent: string): Alert {
+/**
+ * Normalises a generic alert. One that names a node but no namespace, pod or workload, or has container id
+ * `host`, is scoped to its node. Raises `AlertBodyError` at `path.target.node` for container id `host` without
+ * a node.
+ */
+export function normaliseGenericAlert(alert: GenericAlert, rawEvent: string, path: (string | number)[] = []): Alert {
   const { target } = alert;
   const hostScoped =
     target.containerId === 'host' ||
@@ -77,6 +88,10 @@ export function normaliseGenericAlert(alert: GenericAlert, rawEvent: string): Al
       target.pod === undefined &&
       target.workload === undefined &&
       target.node !== undefined);
+  if (hostScoped && target.node === undefined) {
+    const message = 'missing on a host alert (target.containerId host): set target.node to the node the process ran on';
+    throw new AlertBodyError([{ path: [...path, 'target', 'node'], message }]);
+  }
 
   return alertSchema.parse({
     id: alert.id ?? `generic-${sha256Hex(JSON.stringify(alert)).slice(0, 32)}`,
@@ -96,5 +111,6 @@ export function normaliseGenericAlert(alert: GenericAlert, rawEvent: string): Al
     fields: { ...dropUnknownFields(alert.fields), detector: alert.detector },
     hostScoped,
     rawEvent,
+    sender: alert.detector,
   });
 }

@@ -87,7 +87,7 @@ export interface DecodedEvent {
 /**
  * Decodes a body into its events. A JSON object is one event, a JSON array is one event per element, and
  * NDJSON is one event per non-empty line (its path is the 0-based index of that event). Raises `AlertBodyError`
- * for malformed JSON, naming the line for NDJSON.
+ * for malformed or too deeply nested JSON, naming the line for NDJSON. One bad line rejects the whole body.
  */
 export function decodeEvents(text: string, format: BodyFormat): DecodedEvent[] {
   if (format === 'ndjson') {
@@ -108,7 +108,50 @@ export function decodeEvents(text: string, format: BodyFormat): DecodedEvent[] {
   return [{ value: toPlainJson(document), rawEvent: text.trim(), path: [] }];
 }
 
+/**
+ * Deepest nesting of arrays and objects that a body may have. Alert bodies nest a few levels; far deeper
+ * text would exhaust the stack of the recursive steps after parsing, so it is rejected before parsing.
+ */
+export const maxJsonDepth = 64;
+
+const openBrace = 0x7b;
+const openBracket = 0x5b;
+const closeBrace = 0x7d;
+const closeBracket = 0x5d;
+const quote = 0x22;
+const backslash = 0x5c;
+
+/** Returns true when the JSON text nests arrays and objects deeper than `maxDepth`, skipping string contents. */
+export function nestsDeeperThan(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === backslash) {
+        index++;
+      } else if (code === quote) {
+        inString = false;
+      }
+    } else if (code === quote) {
+      inString = true;
+    } else if (code === openBrace || code === openBracket) {
+      depth++;
+      if (depth > maxDepth) {
+        return true;
+      }
+    } else if (code === closeBrace || code === closeBracket) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 function parseOrRaise(text: string, path: (string | number)[], what: string): unknown {
+  if (nestsDeeperThan(text, maxJsonDepth)) {
+    const message = `${what} nests arrays and objects deeper than ${maxJsonDepth} levels: send a flatter document`;
+    throw new AlertBodyError([{ path, message }]);
+  }
   try {
     return parseJsonExact(text);
   } catch (error) {

@@ -62,3 +62,32 @@ test('ruleFamilyOf folds case and punctuation', () => {
   expect(ruleFamilyOf('Attach/Exec Pod')).toBe('attach-exec-pod');
   expect(ruleFamilyOf('  Drop and execute new binary in container ')).toBe('drop-and-execute-new-binary-in-container');
 });
+
+test('ruleFamilyOf keeps letters of any script', () => {
+  expect(ruleFamilyOf('Подозрительный процесс')).toBe('подозрительный-процесс');
+  expect(ruleFamilyOf('不審なシェル')).toBe('不審なシェル');
+  expect(ruleFamilyOf('Ｔｅｒｍｉｎａｌ ｓｈｅｌｌ')).toBe('terminal-shell');
+  expect(ruleFamilyOf('Подозрительный процесс')).not.toBe(ruleFamilyOf('Чтение секретов'));
+});
+
+test('ruleFamilyOf hashes a rule without letters', () => {
+  expect(ruleFamilyOf('!!!')).toMatch(/^rule-[0-9a-f]{16}$/);
+  expect(ruleFamilyOf('!!!')).not.toBe(ruleFamilyOf('???'));
+  expect(ruleFamilyOf('!!!')).toBe(ruleFamilyOf('！！！'));
+});
+
+test('untargeted alerts are scoped by source and sender', () => {
+  const fromA = alert({}, { source: 'generic', sender: 'detector-a' });
+  const fromB = alert({}, { source: 'generic', sender: 'detector-b' });
+  const fromAlertmanager = alert({}, { source: 'alertmanager', sender: 'detector-a' });
+
+  expect(incidentScopeOf(fromA)).toBe('sender:generic/detector-a');
+  expect(fingerprintOf(fromA)).not.toBe(fingerprintOf(fromB));
+  expect(fingerprintOf(fromA)).not.toBe(fingerprintOf(fromAlertmanager));
+});
+
+test('host event without a node is never scoped to all nodes', () => {
+  const withoutNode = alert({ containerId: 'host' }, { hostScoped: true, sender: 'syscall' });
+
+  expect(incidentScopeOf(withoutNode)).toBe('sender:falco/syscall');
+});

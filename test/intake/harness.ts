@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { Alert } from '../../domain/alert';
 import { buildIntakeServer } from '../../workers/intake/server';
@@ -25,6 +25,9 @@ export interface IntakeHarness {
   namespace: string;
   taskQueue: string;
   deadLetterDir: string;
+  archiveDir: string;
+  /** Workflow calls (describe, signalWithStart, signal) that the intake's client has in flight now and at most. */
+  temporalCalls: TemporalCallCount;
   /** Posts a body with the test token unless `headers` replace it. */
   post(path: string, body: string, headers?: Record<string, string>): Promise<Response>;
   status(workflowId: string, runId?: string): Promise<RecorderStatus>;
@@ -39,6 +42,33 @@ export interface HarnessOptions {
   limits?: IntakeServerOptions['limits'];
   /** Temporal namespace; by default a fresh one (see `createTestNamespace`). */
   namespace?: string;
+  /** Intake token; default `intakeToken`. */
+  token?: string;
+  /** Logger of the intake; default a silent one (or `FIREBREAK_TEST_LOG_LEVEL`). */
+  logger?: FastifyBaseLogger;
+}
+
+export interface TemporalCallCount {
+  inFlight: number;
+  maxInFlight: number;
+}
+
+/** Builds a client interceptor that counts the workflow calls in flight, so tests can observe the intake's concurrency. */
+function countingInterceptor(count: TemporalCallCount): WorkflowClientInterceptor {
+  const counted = async <T>(call: () => Promise<T>): Promise<T> => {
+    count.inFlight += 1;
+    count.maxInFlight = Math.max(count.maxInFlight, count.inFlight);
+    try {
+      return await call();
+    } finally {
+      count.inFlight -= 1;
+    }
+  };
+  return {
+    describe: (input, next) => counted(() => next(input)),
+    signalWithStart: (input, next) => counted(() => next(input)),
+    signal: (input, next) => counted(() => next(input)),
+  };
 }
 
 const indexedValueTypes = {
@@ -80,7 +110,12 @@ export async function startIntakeHarness(options: HarnessOptions = {}): Promise<
   const taskQueue = `intake-test-${randomUUID()}`;
   const connection = await Connection.connect({ address });
   const namespace = options.namespace ?? (await createTestNamespace(connection));
-  const client = new Client({ connection, namespace });
+  const temporalCalls: TemporalCallCount = { inFlight: 0, maxInFlight: 0 };
+  const client = new Client({
+    connection,
+    namespace,
+    interceptors: { workflow: [countingInterceptor(temporalCalls)] },
+  });
 
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
@@ -98,12 +133,15 @@ export async function startIntakeHarness(options: HarnessOptions = {}): Promise<
   }
 
   const deadLetterDir = mkdtempSync(join(tmpdir(), 'firebreak-dead-letters-'));
+  const archiveDir = mkdtempSync(join(tmpdir(), 'firebreak-alert-bodies-'));
+  const token = options.token ?? intakeToken;
   const app = buildIntakeServer({
     client,
     taskQueue,
-    token: intakeToken,
+    token,
     deadLetterDir,
-    logger: pino({ level: process.env['FIREBREAK_TEST_LOG_LEVEL'] ?? 'silent' }),
+    archiveDir,
+    logger: options.logger ?? pino({ level: process.env['FIREBREAK_TEST_LOG_LEVEL'] ?? 'silent' }),
     ...(options.limits ? { limits: options.limits } : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -115,10 +153,12 @@ export async function startIntakeHarness(options: HarnessOptions = {}): Promise<
     namespace,
     taskQueue,
     deadLetterDir,
+    archiveDir,
+    temporalCalls,
     post: (path, body, headers) =>
       fetch(`${url}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${intakeToken}`, ...headers },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
         body,
       }),
     status: (workflowId, runId) => client.workflow.getHandle(workflowId, runId).query<RecorderStatus>('status'),

@@ -180,3 +180,204 @@ describe('generic alerts', () => {
     expect((await intake.status(answer.workflowId)).alertIds).toEqual(['beacon-1', 'beacon-2']);
   });
 });
+
+const errorSchema = z.object({
+  error: z.string(),
+  message: z.string(),
+  issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })),
+});
+
+async function postRejected(path: string, body: unknown) {
+  const response = await intake.post(path, JSON.stringify(body));
+  expect(response.status).toBe(400);
+  return errorSchema.parse(await response.json());
+}
+
+/** Builds an Alertmanager webhook body with the given alerts, each `{ status, labels, startsAt }`. */
+function alertmanagerBody(alerts: { status: string; labels: Record<string, string>; startsAt: string }[]) {
+  return {
+    version: '4',
+    groupKey: '{}:{alertname="HostCompromise"}',
+    status: alerts.some((alert) => alert.status === 'firing') ? 'firing' : 'resolved',
+    receiver: 'firebreak',
+    truncatedAlerts: 0,
+    alerts: alerts.map((alert) => ({ annotations: {}, ...alert })),
+  };
+}
+
+describe('host events without a node', () => {
+  test.each([
+    ['absent', undefined],
+    ['<NA>', '<NA>'],
+    ['empty', ''],
+  ])('Falco host event with %s hostname gets 400', async (_case, hostname) => {
+    const event = { ...hostEvent('0b5e0000-0000-4000-8000-0000000000a1', 'unused'), hostname };
+    const answer = await postRejected('/v1/alerts/falco', event);
+
+    expect(answer.issues.map((issue) => issue.path.join('.'))).toEqual(['hostname']);
+    expect(answer.issues[0]?.message).toMatch(/set hostname to the node name/);
+  });
+
+  test('Alertmanager host alert without node gets 400', async () => {
+    const body = alertmanagerBody([
+      { status: 'firing', labels: { alertname: 'HostShell', container_id: 'host' }, startsAt: '2026-03-14T15:00:00Z' },
+    ]);
+    const answer = await postRejected('/v1/alerts/alertmanager', body);
+
+    expect(answer.issues.map((issue) => issue.path.join('.'))).toEqual(['alerts.0.labels.node']);
+    expect(answer.issues[0]?.message).toMatch(/add a node label/);
+  });
+
+  test('generic host alert without node gets 400', async () => {
+    const alert = {
+      detector: 'custom',
+      rule: 'Host shell',
+      priority: 'warning',
+      time: '2026-03-14T15:00:00Z',
+      target: { containerId: 'host' },
+    };
+    const answer = await postRejected('/v1/alerts', alert);
+
+    expect(answer.issues.map((issue) => issue.path.join('.'))).toEqual(['target.node']);
+  });
+
+  test('Alertmanager instance label scopes the alert to its node', async () => {
+    const alert = (instance: string, startsAt: string) => ({
+      status: 'firing',
+      labels: { alertname: 'NodeRootShell', instance, job: 'node-exporter' },
+      startsAt,
+    });
+    const first = await postAccepted(
+      '/v1/alerts/alertmanager',
+      alertmanagerBody([alert('node-a:9100', '2026-03-14T15:01:00Z')]),
+    );
+    const second = await postAccepted(
+      '/v1/alerts/alertmanager',
+      alertmanagerBody([alert('node-b:9100', '2026-03-14T15:01:00Z')]),
+    );
+    const unlabelled = await postAccepted(
+      '/v1/alerts/alertmanager',
+      alertmanagerBody([
+        { status: 'firing', labels: { alertname: 'NodeRootShell' }, startsAt: '2026-03-14T15:01:00Z' },
+      ]),
+    );
+
+    expect(second.workflowId).not.toBe(first.workflowId);
+    expect(unlabelled.workflowId).not.toBe(first.workflowId);
+    const [stored] = await intake.alerts(first.workflowId);
+    expect(stored?.hostScoped).toBe(true);
+    expect(stored?.target.node).toBe('node-a');
+  });
+
+  test('untargeted alerts of two detectors make two incidents', async () => {
+    const alert = (detector: string) => ({
+      detector,
+      rule: 'Beaconing to known C2',
+      priority: 'warning',
+      time: '2026-03-14T15:02:00Z',
+    });
+    const first = await postAccepted('/v1/alerts', alert('netflow-watch'));
+    const second = await postAccepted('/v1/alerts', alert('dns-watch'));
+
+    expect(second.workflowId).not.toBe(first.workflowId);
+  });
+});
+
+describe('alert identity', () => {
+  const cveFinding = (namespace: string) => ({
+    id: 'CVE-2024-3094',
+    detector: 'trivy',
+    rule: 'CVE-2024-3094',
+    priority: 'critical',
+    time: '2026-03-14T15:10:00Z',
+    target: { namespace, workload: 'Deployment/catalog-svc' },
+  });
+
+  test('reused generic id starts each incident', async () => {
+    const first = await postAccepted('/v1/alerts', cveFinding('shop-prod'));
+    const second = await postAccepted('/v1/alerts', cveFinding('shop-staging'));
+
+    expect(second.accepted).toBe(1);
+    expect(second.workflowId).not.toBe(first.workflowId);
+    expect((await intake.status(second.workflowId)).alertIds).toEqual(['CVE-2024-3094']);
+  });
+
+  test('generic alert reusing a Falcosidekick uuid is new evidence', async () => {
+    const falco = await postAccepted('/v1/alerts/falco', {
+      ...terminalShell,
+      uuid: 'a1d0e000-0000-4000-8000-000000000001',
+    });
+    const generic = await postAccepted('/v1/alerts', {
+      id: 'a1d0e000-0000-4000-8000-000000000001',
+      detector: 'custom',
+      rule: 'Terminal shell in container',
+      priority: 'notice',
+      time: '2026-03-14T15:11:00Z',
+      target: { namespace: 'shop-prod', workload: 'Deployment/checkout-api' },
+    });
+
+    expect(generic.accepted).toBe(1);
+    expect(generic.workflowId).toBe(falco.workflowId);
+    const stored = await intake.alerts(falco.workflowId);
+    const sources = stored
+      .filter((alert) => alert.id === 'a1d0e000-0000-4000-8000-000000000001')
+      .map((alert) => alert.source);
+    expect(sources).toEqual(['falco', 'generic']);
+  });
+
+  test('redelivery of the same generic alert is counted once', async () => {
+    const first = await postAccepted('/v1/alerts', cveFinding('shop-qa'));
+    const again = await postAccepted('/v1/alerts', cveFinding('shop-qa'));
+
+    expect(again.accepted).toBe(0);
+    expect(again.workflowId).toBe(first.workflowId);
+    expect((await intake.status(first.workflowId)).alertIds).toEqual(['CVE-2024-3094']);
+  });
+});
+
+describe('resolved alerts', () => {
+  test('resolved alert reaches the incident its body starts', async () => {
+    const labels = { alertname: 'CryptoMinerDetected', namespace: 'batch', pod: 'miner-0' };
+    const body = alertmanagerBody([
+      { status: 'resolved', labels, startsAt: '2026-03-14T14:00:00Z' },
+      { status: 'firing', labels, startsAt: '2026-03-14T15:00:00Z' },
+    ]);
+    const response = await intake.post('/v1/alerts/alertmanager', JSON.stringify(body));
+
+    expect(response.status).toBe(202);
+    const answer = z
+      .object({ workflowId: z.string(), accepted: z.number(), resolvedWithoutIncident: z.number() })
+      .parse(await response.json());
+    expect(answer.resolvedWithoutIncident).toBe(0);
+    expect(answer.accepted).toBe(2);
+    const stored = await intake.alerts(answer.workflowId);
+    expect(stored.map((alert) => alert.status)).toEqual(['firing', 'resolved']);
+  });
+});
+
+describe('Falco list fields', () => {
+  test('list field is stored as JSON text', async () => {
+    const event = {
+      ...terminalShell,
+      uuid: '11570000-0000-4000-8000-000000000001',
+      output_fields: { ...terminalShell.output_fields, 'ka.req.pod.containers.image': ['nginx', 'redis:7'] },
+    };
+    const answer = await postAccepted('/v1/alerts/falco', event);
+
+    const stored = (await intake.alerts(answer.workflowId)).find((alert) => alert.id === event.uuid);
+    expect(stored?.fields['ka.req.pod.containers.image']).toBe('["nginx","redis:7"]');
+  });
+
+  test('bad NDJSON line stores no alert', async () => {
+    const good = { ...terminalShell, uuid: '11570000-0000-4000-8000-000000000002' };
+    const body = `${JSON.stringify(good)}\n{"rule": "broken"}\n`;
+    const response = await intake.post('/v1/alerts/falco', body, { 'content-type': 'application/x-ndjson' });
+
+    expect(response.status).toBe(400);
+    const answer = errorSchema.parse(await response.json());
+    expect(answer.issues.length).toBeGreaterThan(0);
+    expect(answer.issues.every((issue) => issue.path[0] === 1)).toBe(true);
+    const again = await postAccepted('/v1/alerts/falco', good);
+    expect(again.accepted).toBe(1);
+  });
+});

@@ -1,6 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import pino from 'pino';
 import { z } from 'zod';
 import { intakeToken, startIntakeHarness, type IntakeHarness } from './harness';
 
@@ -13,19 +16,67 @@ const errorSchema = z.object({
   issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })).optional(),
 });
 
+const requestTimeoutMs = 1000;
+/** Every line the intake logged, as JSON text. */
+const logLines: string[] = [];
+
 let intake: IntakeHarness;
 beforeAll(async () => {
-  intake = await startIntakeHarness({ limits: { maxBodyBytes } });
+  intake = await startIntakeHarness({
+    limits: { maxBodyBytes, requestTimeoutMs },
+    logger: pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }),
+  });
 }, 120_000);
 afterAll(async () => {
   await intake?.close();
 });
 
-function deadLetters(): { reason: string; body?: string }[] {
-  const recordSchema = z.object({ reason: z.string(), body: z.string().optional() }).loose();
-  return readdirSync(intake.deadLetterDir).map((file) =>
-    recordSchema.parse(JSON.parse(readFileSync(join(intake.deadLetterDir, file), 'utf8'))),
-  );
+const recordSchema = z
+  .object({
+    reason: z.string(),
+    body: z.string().optional(),
+    bodyBase64: z.string().optional(),
+    bodyBytes: z.number().optional(),
+    bodySha256: z.string().optional(),
+    bodyTruncated: z.boolean().optional(),
+  })
+  .loose();
+
+function deadLetters(): (z.infer<typeof recordSchema> & { file: string })[] {
+  return readdirSync(intake.deadLetterDir).map((name) => {
+    const file = join(intake.deadLetterDir, name);
+    return { ...recordSchema.parse(JSON.parse(readFileSync(file, 'utf8'))), file };
+  });
+}
+
+/**
+ * Sends the headers and then a few body bytes every 200 ms, never the whole body, and reports the status the
+ * intake returned (0 when it closed the connection without one) and the time until then.
+ */
+function trickleBody(path: string): Promise<{ status: number; elapsedMs: number }> {
+  const startedMs = Date.now();
+  const url = new URL(path, intake.url);
+  const headers = {
+    authorization: `Bearer ${intakeToken}`,
+    'content-type': 'application/json',
+    'content-length': '1000',
+  };
+  return new Promise((resolve) => {
+    const request = httpRequest(url, { method: 'POST', headers });
+    const timer = setInterval(() => request.write('{"a": 1, '), 200);
+    const finish = (status: number) => {
+      clearInterval(timer);
+      resolve({ status, elapsedMs: Date.now() - startedMs });
+      request.destroy();
+    };
+    request.on('response', (response) => {
+      response.resume();
+      finish(response.statusCode ?? 0);
+    });
+    request.on('error', () => finish(0));
+    request.on('close', () => finish(0));
+    request.flushHeaders();
+  });
 }
 
 /**
@@ -181,6 +232,78 @@ describe('invalid bodies', () => {
       .map((file) => readFileSync(join(intake.deadLetterDir, file), 'utf8'))
       .join('\n');
     expect(everything).not.toContain(intakeToken);
+  });
+});
+
+describe('unreadable bodies', () => {
+  test('gzip body gets 415', async () => {
+    const response = await fetch(`${intake.url}/v1/alerts/falco`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${intakeToken}`,
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+      },
+      body: gzipSync(terminalShell),
+    });
+
+    expect(response.status).toBe(415);
+    expect(errorSchema.parse(await response.json()).message).toMatch(/compressed bodies are not accepted/);
+  });
+
+  test('non-UTF-8 charset gets 415', async () => {
+    const response = await intake.post('/v1/alerts/falco', terminalShell, {
+      'content-type': 'application/json; charset=ISO-8859-1',
+    });
+
+    expect(response.status).toBe(415);
+    expect(errorSchema.parse(await response.json()).message).toMatch(/charset iso-8859-1 is not supported/);
+  });
+
+  test('UTF-8 charset is accepted', async () => {
+    const response = await intake.post('/v1/alerts/falco', terminalShell, {
+      'content-type': 'application/json; charset="UTF-8"',
+    });
+
+    expect(response.status).toBe(202);
+  });
+
+  test('slow body times out', async () => {
+    const { status, elapsedMs } = await trickleBody('/v1/alerts/falco');
+
+    expect([0, 408]).toContain(status);
+    expect(elapsedMs).toBeLessThan(requestTimeoutMs * 3);
+  });
+});
+
+describe('records and logs', () => {
+  test('dead-letter record of control bytes stays small', async () => {
+    const body = `{"rule": "${'\u0001'.repeat(40_000)}"}`;
+    const response = await intake.post('/v1/alerts/falco', body);
+
+    expect(response.status).toBe(400);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const record = deadLetters().find((entry) => entry.bodySha256 === sha256);
+    expect(record?.bodyBytes).toBe(Buffer.byteLength(body));
+    expect(record?.bodyTruncated).toBe(false);
+    expect(Buffer.from(record?.bodyBase64 ?? '', 'base64').toString('utf8')).toBe(body);
+    expect(statSync(record?.file ?? '').size).toBeLessThan(Buffer.byteLength(body) * 1.5);
+  });
+
+  test('query string never reaches the log', async () => {
+    const secret = 'query-secret-5d1e7a90b3c4';
+    const response = await intake.post(`/v1/alerts/falco?token=${secret}`, terminalShell);
+
+    expect(response.status).toBe(202);
+    const urls = logLines.flatMap((line) => {
+      const entry = z
+        .object({ req: z.object({ url: z.string() }).optional() })
+        .loose()
+        .parse(JSON.parse(line));
+      return entry.req ? [entry.req.url] : [];
+    });
+    expect(urls).toContain('/v1/alerts/falco');
+    expect(logLines.join('\n')).not.toContain(secret);
   });
 });
 

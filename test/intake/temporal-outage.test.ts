@@ -17,6 +17,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'firebreak-outage-'));
 let port = 0;
 let temporal: ManagedProcess | undefined;
 let intake: IntakeHarness;
+/** A second intake on the same server whose pending limit a small request can reach. */
+let busy: IntakeHarness;
 
 async function startOwnTemporal(): Promise<void> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless'];
@@ -38,16 +40,23 @@ beforeAll(async () => {
     worker: false,
     limits: { temporalDeadlineMs: 1500, retryAfterSec: 7 },
   });
+  busy = await startIntakeHarness({
+    temporalAddress: `127.0.0.1:${port}`,
+    namespace: 'default',
+    worker: false,
+    limits: { temporalDeadlineMs: 2000, retryAfterSec: 3, maxPendingAlerts: 3 },
+  });
 }, 120_000);
 afterAll(async () => {
   await intake?.close();
+  await busy?.close();
   if (temporal) {
     await stopProcess(temporal);
   }
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function alertBody(uuid: string): string {
+function alertBody(uuid: string, namespace = 'outage'): string {
   return JSON.stringify({
     uuid,
     output: 'Notice A shell was spawned in a container with an attached terminal',
@@ -56,7 +65,7 @@ function alertBody(uuid: string): string {
     time: '2026-03-14T14:32:07.418239105Z',
     source: 'syscall',
     hostname: 'kwok-node-0',
-    output_fields: { 'k8s.ns.name': 'outage', 'k8s.pod.name': 'web-6b7f9c8d5-q2w4e', 'container.id': '1a2b3c4d5e6f' },
+    output_fields: { 'k8s.ns.name': namespace, 'k8s.pod.name': 'web-6b7f9c8d5-q2w4e', 'container.id': '1a2b3c4d5e6f' },
   });
 }
 
@@ -106,3 +115,24 @@ test('503 while Temporal is down, stored after it returns', async () => {
     '0a7a6e00-0000-4000-8000-000000000002',
   ]);
 }, 120_000);
+
+test('busy request while Temporal is down leaves nothing running', async () => {
+  await stopProcess(temporal!);
+  const waiting = busy.post('/v1/alerts/falco', alertBody('0a7a6e00-0000-4000-8000-000000000101', 'busy-a'));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const events = [
+    alertBody('0a7a6e00-0000-4000-8000-000000000102', 'busy-b'),
+    alertBody('0a7a6e00-0000-4000-8000-000000000103', 'busy-c'),
+    alertBody('0a7a6e00-0000-4000-8000-000000000104', 'busy-c'),
+  ];
+  const rejected = await busy.post('/v1/alerts/falco', `[${events.join(',')}]`);
+
+  expect(rejected.status).toBe(503);
+  expect(rejected.headers.get('retry-after')).toBe('3');
+  expect((await waiting).status).toBe(503);
+  // Any batch of the rejected request would fail once the 2 s deadline passes; Jest fails the test on the
+  // unhandled rejection that this used to raise.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const metrics = await (await fetch(`${busy.url}/metrics`)).text();
+  expect(metrics).toMatch(/firebreak_intake_signals_total\{outcome="unavailable"\} 1\n/);
+}, 30_000);

@@ -1,12 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Alert } from '../../domain/alert';
 import { fingerprintOf } from '../../domain/fingerprint';
-import type { AlertBatch } from '../../domain/incident';
-import type { BatchOutcome, IncidentBatcher } from './batcher';
+import type { AlertArchive } from './archive';
+import type { AlertOutcome, IncidentAlerts, IncidentBatcher } from './batcher';
 import type { DeadLetterStore } from './dead-letter';
-import { incidentIdOf, signalResolved, type SignalOptions } from './incidents';
+import { incidentIdOf } from './incidents';
 import type { IntakeMetrics } from './metrics';
-import type { RecentAlertIds } from './redeliveries';
 
 /** One incident that a request's alerts landed in. */
 export interface AcceptedIncident {
@@ -34,8 +33,7 @@ export interface AcceptedResponse {
 
 export interface AcceptContext {
   batcher: IncidentBatcher;
-  recent: RecentAlertIds;
-  signal: SignalOptions;
+  archive: AlertArchive;
   deadLetters: DeadLetterStore;
   metrics: IntakeMetrics;
   logger: FastifyBaseLogger;
@@ -47,110 +45,98 @@ export interface RequestInfo {
   receivedAt: string;
 }
 
-function groupByFingerprint(alerts: Alert[]): Map<string, Alert[]> {
-  const groups = new Map<string, Alert[]>();
-  for (const alert of alerts) {
-    const fingerprint = fingerprintOf(alert);
-    groups.set(fingerprint, [...(groups.get(fingerprint) ?? []), alert]);
+/** Groups items by key, keeping their order within each group. */
+export function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group === undefined) {
+      groups.set(key, [item]);
+    } else {
+      group.push(item);
+    }
   }
   return groups;
 }
 
 /**
- * Stores parsed alerts in their incidents and returns where they landed. Firing alerts go through the batcher
- * (signalWithStart). Resolved alerts only reach a running incident: they never start one, and without one they
- * are dead-lettered. Raises the first failure after every part has settled, so no response is sent early.
+ * Groups alerts by incident, firing alerts first within each incident: the batcher sends an incident's
+ * batches in order, so a resolved alert of the same body reaches the incident that its firing peers start.
+ */
+function incidentGroups(alerts: Alert[]): IncidentAlerts[] {
+  return [...groupBy(alerts, fingerprintOf)].map(([fingerprint, group]) => ({
+    fingerprint,
+    alerts: [
+      ...group.filter((alert) => alert.status === 'firing'),
+      ...group.filter((alert) => alert.status !== 'firing'),
+    ],
+  }));
+}
+
+/**
+ * Stores parsed alerts in their incidents and returns where they landed. Alerts above the size limits are cut
+ * and their full text archived first. Firing alerts may start their incident (signalWithStart); resolved
+ * alerts only reach a running one, and without one they are dead-lettered. Raises `IntakeBusyError` before
+ * queueing anything when the request does not fit, and otherwise the first failure after every alert has
+ * settled, so no response is sent early and no promise is left unobserved.
  */
 export async function acceptAlerts(
   context: AcceptContext,
   alerts: Alert[],
   request: RequestInfo,
 ): Promise<AcceptedResponse> {
-  const firing = alerts.filter((alert) => alert.status === 'firing');
-  const resolved = alerts.filter((alert) => alert.status === 'resolved');
-  const firingParts = [...groupByFingerprint(firing)].flatMap(([fingerprint, group]) =>
-    context.batcher.submit(fingerprint, group),
-  );
-  const resolvedParts = [...groupByFingerprint(resolved)].map(([fingerprint, group]) =>
-    sendResolved(context, fingerprint, group, request),
-  );
-
-  const firingSettled = await Promise.allSettled(firingParts);
-  const resolvedSettled = await Promise.allSettled(resolvedParts);
-  const failure = [...firingSettled, ...resolvedSettled].find((result) => result.status === 'rejected');
+  const compacted = await context.archive.compact(alerts);
+  const parts = context.batcher.submit(incidentGroups(compacted));
+  const settled = await Promise.allSettled(parts);
+  const failure = settled.find((result) => result.status === 'rejected');
   if (failure !== undefined) {
     throw failure.reason;
   }
-  const outcomes = firingSettled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  let dropped = 0;
-  for (const result of resolvedSettled) {
-    if (result.status === 'fulfilled') {
-      dropped += result.value.dropped;
-      outcomes.push(...(result.value.outcome ? [result.value.outcome] : []));
-    }
+
+  const outcomes = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const dropped = outcomes.filter((outcome) => outcome.ref === undefined).map((outcome) => outcome.alert);
+  if (dropped.length > 0) {
+    await recordDropped(context, dropped, request);
   }
   countAccepted(context.metrics, alerts, outcomes);
-  return summarise(outcomes, dropped);
+  return summarise(outcomes, dropped.length);
 }
 
-/** Resolved alerts of one incident: where they landed, or how many were dropped for want of a running incident. */
-interface ResolvedOutcome {
-  outcome?: BatchOutcome;
-  dropped: number;
+async function recordDropped(context: AcceptContext, dropped: Alert[], request: RequestInfo): Promise<void> {
+  context.metrics.droppedResolved.inc(dropped.length);
+  const fingerprints = [...new Set(dropped.map(fingerprintOf))].join(', ');
+  await context.deadLetters.write({
+    reason: 'resolved_without_incident',
+    message: `no incident is running for fingerprint ${fingerprints}; a resolved alert never starts one`,
+    route: request.route,
+    requestId: request.requestId,
+    receivedAt: request.receivedAt,
+    alertIds: dropped.map((alert) => alert.id),
+    body: JSON.stringify(dropped),
+  });
 }
 
-async function sendResolved(
-  context: AcceptContext,
-  fingerprint: string,
-  alerts: Alert[],
-  request: RequestInfo,
-): Promise<ResolvedOutcome> {
-  const fresh = alerts.filter((alert) => context.recent.get(alert.id) === undefined);
-  const redeliveries = alerts.length - fresh.length;
-  const known = alerts.map((alert) => context.recent.get(alert.id)).find((ref) => ref !== undefined);
-  if (fresh.length === 0 && known !== undefined) {
-    return { outcome: { ref: known, accepted: 0, redeliveries }, dropped: 0 };
-  }
-  const batch: AlertBatch = { alerts: fresh, count: fresh.length, redeliveries, receivedAt: request.receivedAt };
-  const ref = await signalResolved(context.signal, fingerprint, batch);
-  if (ref === undefined) {
-    context.metrics.droppedResolved.inc(fresh.length);
-    await context.deadLetters.write({
-      reason: 'resolved_without_incident',
-      message: `no incident is running for fingerprint ${fingerprint}; a resolved alert never starts one`,
-      route: request.route,
-      requestId: request.requestId,
-      receivedAt: request.receivedAt,
-      alertIds: fresh.map((alert) => alert.id),
-      body: JSON.stringify(fresh),
-    });
-    return { dropped: fresh.length };
-  }
-  for (const alert of fresh) {
-    context.recent.remember(alert.id, ref);
-  }
-  return { outcome: { ref, accepted: fresh.length, redeliveries }, dropped: 0 };
-}
-
-function countAccepted(metrics: IntakeMetrics, alerts: Alert[], outcomes: BatchOutcome[]): void {
+function countAccepted(metrics: IntakeMetrics, alerts: Alert[], outcomes: AlertOutcome[]): void {
   const source = alerts[0]?.source ?? 'generic';
-  metrics.alertsAccepted.inc(
-    { source },
-    outcomes.reduce((sum, outcome) => sum + outcome.accepted, 0),
-  );
-  metrics.redeliveries.inc(
-    { source },
-    outcomes.reduce((sum, outcome) => sum + outcome.redeliveries, 0),
-  );
+  const stored = outcomes.filter((outcome) => outcome.ref !== undefined);
+  metrics.alertsAccepted.inc({ source }, stored.filter((outcome) => !outcome.redelivery).length);
+  metrics.redeliveries.inc({ source }, stored.filter((outcome) => outcome.redelivery).length);
 }
 
-function summarise(outcomes: BatchOutcome[], resolvedWithoutIncident: number): AcceptedResponse {
+function summarise(outcomes: AlertOutcome[], resolvedWithoutIncident: number): AcceptedResponse {
   const incidents = new Map<string, AcceptedIncident>();
-  for (const { ref, accepted, redeliveries } of outcomes) {
+  for (const { ref, redelivery } of outcomes) {
+    if (ref === undefined) {
+      continue;
+    }
     const incidentId = incidentIdOf(ref);
     const entry = incidents.get(incidentId) ?? { incidentId, ...ref, accepted: 0, redeliveries: 0 };
-    entry.accepted += accepted;
-    entry.redeliveries += redeliveries;
+    if (redelivery) {
+      entry.redeliveries += 1;
+    } else {
+      entry.accepted += 1;
+    }
     incidents.set(incidentId, entry);
   }
   const list = [...incidents.values()];

@@ -1,7 +1,8 @@
 import type { Alert } from '../../domain/alert';
 import type { AlertBatch } from '../../domain/incident';
 import type { IncidentRef } from './incidents';
-import type { RecentAlertIds } from './redeliveries';
+import { ConcurrencyLimiter } from './limiter';
+import { redeliveryKey, type RecentAlertIds } from './redeliveries';
 
 /** Raised when more alerts wait for Temporal than `maxPendingAlerts`; the sender should retry later. */
 export class IntakeBusyError extends Error {
@@ -11,6 +12,12 @@ export class IntakeBusyError extends Error {
   }
 }
 
+/**
+ * How a batch reaches its incident. `start` adds it to the running incident or starts one (signalWithStart).
+ * `existing` only signals a running incident, because a batch of resolved alerts never starts one.
+ */
+export type SendMode = 'start' | 'existing';
+
 export interface BatcherOptions {
   /** How long the first alert of an idle incident waits for more before its signal is sent. */
   windowMs: number;
@@ -19,34 +26,47 @@ export interface BatcherOptions {
   maxBatchBytes: number;
   /** Alerts that may wait for Temporal across all incidents before new requests get 503. */
   maxPendingAlerts: number;
+  /** Batches sent to Temporal at once across all incidents; the others wait for a free slot. */
+  maxSendsInFlight: number;
   recent: RecentAlertIds;
-  send: (fingerprint: string, batch: AlertBatch) => Promise<IncidentRef>;
+  /** Stores a batch. Returns undefined when the mode is `existing` and no incident is running. */
+  send: (fingerprint: string, batch: AlertBatch, mode: SendMode) => Promise<IncidentRef | undefined>;
 }
 
-/** Outcome for part of a request: where its alerts landed, how many were new, and how many were redeliveries. */
-export interface BatchOutcome {
-  ref: IncidentRef;
-  accepted: number;
-  redeliveries: number;
+/** The alerts of one request that belong to one incident. */
+export interface IncidentAlerts {
+  fingerprint: string;
+  alerts: Alert[];
+}
+
+/** Outcome of one alert of a request. */
+export interface AlertOutcome {
+  alert: Alert;
+  /** Incident run that stores the alert; undefined for a resolved alert that found no running incident. */
+  ref: IncidentRef | undefined;
+  /** True when an earlier delivery of the alert was already stored or waiting. */
+  redelivery: boolean;
 }
 
 interface Deferred {
-  promise: Promise<IncidentRef>;
-  resolve: (ref: IncidentRef) => void;
+  promise: Promise<IncidentRef | undefined>;
+  resolve: (ref: IncidentRef | undefined) => void;
   reject: (error: unknown) => void;
 }
 
 interface PendingBatch {
+  mode: SendMode;
   alerts: Alert[];
+  keys: string[];
   bytes: number;
   receivedAt: string;
   outcome: Deferred;
 }
 
 function deferred(): Deferred {
-  let resolve: (ref: IncidentRef) => void = () => undefined;
-  let reject: (error: unknown) => void = () => undefined;
-  const promise = new Promise<IncidentRef>((onResolve, onReject) => {
+  let resolve: Deferred['resolve'] = () => undefined;
+  let reject: Deferred['reject'] = () => undefined;
+  const promise = new Promise<IncidentRef | undefined>((onResolve, onReject) => {
     resolve = onResolve;
     reject = onReject;
   });
@@ -59,61 +79,95 @@ function deferred(): Deferred {
  * Collects alerts per incident and sends them as few signals as possible. The first alert for an idle incident
  * waits `windowMs`. While a signal is in flight, new alerts for that incident queue up and leave in the next
  * signal at once. So an alert storm costs one signal per round trip (split by `maxBatchAlerts` and
- * `maxBatchBytes`), and every alert is carried. Signals of one incident are sent one at a time, in order.
+ * `maxBatchBytes`), and every alert is carried. Batches of one incident are sent one at a time, in order, so a
+ * resolved alert queued after firing ones finds the incident they started.
  */
 export class IncidentBatcher {
   private readonly queues = new Map<string, PendingBatch[]>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Set<string>();
-  private readonly waitingIds = new Map<string, Deferred>();
+  private readonly waiting = new Map<string, Deferred>();
   /** Redeliveries resolved from the cache, reported to the workflow with the incident's next signal. */
   private readonly carriedRedeliveries = new Map<string, number>();
+  private readonly limiter: ConcurrencyLimiter;
   private pendingAlerts = 0;
 
-  constructor(private readonly options: BatcherOptions) {}
+  constructor(private readonly options: BatcherOptions) {
+    this.limiter = new ConcurrencyLimiter(options.maxSendsInFlight);
+  }
 
-  /** Queues alerts of one incident; each outcome settles once Temporal has stored (or failed to store) them. */
-  submit(fingerprint: string, alerts: Alert[]): Promise<BatchOutcome>[] {
-    const fresh = alerts.filter((alert) => this.options.recent.get(alert.id) === undefined);
-    if (this.pendingAlerts + fresh.length > this.options.maxPendingAlerts) {
+  /**
+   * Queues the alerts of one request. Raises `IntakeBusyError` before queueing any alert when the request does
+   * not fit under `maxPendingAlerts`, so no part of a rejected request is left running. Each returned promise
+   * settles once Temporal has stored (or failed to store) its alert; the caller must await all of them.
+   */
+  submit(groups: IncidentAlerts[]): Promise<AlertOutcome>[] {
+    let fresh = 0;
+    for (const { fingerprint, alerts } of groups) {
+      fresh += alerts.filter((alert) => this.isNew(redeliveryKey(fingerprint, alert))).length;
+    }
+    if (this.pendingAlerts + fresh > this.options.maxPendingAlerts) {
       throw new IntakeBusyError(this.pendingAlerts, this.options.maxPendingAlerts);
     }
-    return alerts.map((alert) => this.submitOne(fingerprint, alert));
+    return groups.flatMap(({ fingerprint, alerts }) => alerts.map((alert) => this.submitOne(fingerprint, alert)));
   }
 
-  private submitOne(fingerprint: string, alert: Alert): Promise<BatchOutcome> {
-    const stored = this.options.recent.get(alert.id);
+  private isNew(key: string): boolean {
+    return this.options.recent.get(key) === undefined && !this.waiting.has(key);
+  }
+
+  private submitOne(fingerprint: string, alert: Alert): Promise<AlertOutcome> {
+    const key = redeliveryKey(fingerprint, alert);
+    const stored = this.options.recent.get(key);
     if (stored !== undefined) {
-      this.carriedRedeliveries.set(fingerprint, (this.carriedRedeliveries.get(fingerprint) ?? 0) + 1);
-      return Promise.resolve({ ref: stored, accepted: 0, redeliveries: 1 });
+      this.carryRedeliveries(fingerprint, 1);
+      return Promise.resolve({ alert, ref: stored, redelivery: true });
     }
-    const waiting = this.waitingIds.get(alert.id);
+    const waiting = this.waiting.get(key);
     if (waiting !== undefined) {
-      this.carriedRedeliveries.set(fingerprint, (this.carriedRedeliveries.get(fingerprint) ?? 0) + 1);
-      return waiting.promise.then((ref) => ({ ref, accepted: 0, redeliveries: 1 }));
+      this.carryRedeliveries(fingerprint, 1);
+      return waiting.promise.then((ref) => ({ alert, ref, redelivery: true }));
     }
-    const batch = this.openBatch(fingerprint, Buffer.byteLength(JSON.stringify(alert)));
+    const mode: SendMode = alert.status === 'firing' ? 'start' : 'existing';
+    const batch = this.openBatch(fingerprint, Buffer.byteLength(JSON.stringify(alert)), mode);
     batch.alerts.push(alert);
-    this.waitingIds.set(alert.id, batch.outcome);
+    batch.keys.push(key);
+    this.waiting.set(key, batch.outcome);
     this.pendingAlerts += 1;
     this.schedule(fingerprint);
-    return batch.outcome.promise.then((ref) => ({ ref, accepted: 1, redeliveries: 0 }));
+    return batch.outcome.promise.then((ref) => ({ alert, ref, redelivery: false }));
   }
 
-  /** Returns the incident's last queued batch when the alert fits in it, else a new batch. */
-  private openBatch(fingerprint: string, alertBytes: number): PendingBatch {
+  private carryRedeliveries(fingerprint: string, count: number): void {
+    this.carriedRedeliveries.set(fingerprint, (this.carriedRedeliveries.get(fingerprint) ?? 0) + count);
+  }
+
+  /**
+   * Returns the incident's last queued batch when the alert fits in it, else a new batch. A firing alert never
+   * joins an `existing` batch, because that batch must not start the incident. A resolved alert may join a
+   * `start` batch, which reaches the incident once it exists.
+   */
+  private openBatch(fingerprint: string, alertBytes: number, mode: SendMode): PendingBatch {
     const queue = this.queues.get(fingerprint) ?? [];
     this.queues.set(fingerprint, queue);
     const last = queue.at(-1);
     const fits =
       last !== undefined &&
+      (last.mode === 'start' || mode === 'existing') &&
       last.alerts.length < this.options.maxBatchAlerts &&
       last.bytes + alertBytes <= this.options.maxBatchBytes;
     if (last !== undefined && fits) {
       last.bytes += alertBytes;
       return last;
     }
-    const batch = { alerts: [], bytes: alertBytes, receivedAt: new Date().toISOString(), outcome: deferred() };
+    const batch: PendingBatch = {
+      mode,
+      alerts: [],
+      keys: [],
+      bytes: alertBytes,
+      receivedAt: new Date().toISOString(),
+      outcome: deferred(),
+    };
     queue.push(batch);
     return batch;
   }
@@ -153,6 +207,7 @@ export class IncidentBatcher {
     }
   }
 
+  /** Sends one batch and settles its outcome; never raises. */
   private async sendBatch(fingerprint: string, batch: PendingBatch): Promise<void> {
     const redeliveries = this.carriedRedeliveries.get(fingerprint) ?? 0;
     this.carriedRedeliveries.delete(fingerprint);
@@ -163,17 +218,21 @@ export class IncidentBatcher {
       receivedAt: batch.receivedAt,
     };
     try {
-      const ref = await this.options.send(fingerprint, signal);
-      for (const alert of batch.alerts) {
-        this.options.recent.remember(alert.id, ref);
+      const ref = await this.limiter.run(() => this.options.send(fingerprint, signal, batch.mode));
+      if (ref === undefined) {
+        this.carryRedeliveries(fingerprint, redeliveries);
+      } else {
+        for (const key of batch.keys) {
+          this.options.recent.remember(key, ref);
+        }
       }
       batch.outcome.resolve(ref);
     } catch (error) {
-      this.carriedRedeliveries.set(fingerprint, (this.carriedRedeliveries.get(fingerprint) ?? 0) + redeliveries);
+      this.carryRedeliveries(fingerprint, redeliveries);
       batch.outcome.reject(error);
     } finally {
-      for (const alert of batch.alerts) {
-        this.waitingIds.delete(alert.id);
+      for (const key of batch.keys) {
+        this.waiting.delete(key);
       }
       this.pendingAlerts -= batch.alerts.length;
     }

@@ -15,6 +15,11 @@ export interface RejectContext {
   metrics: IntakeMetrics;
 }
 
+/** Returns the path of a request URL without its query string, which may carry secrets such as a misplaced token. */
+export function pathOf(url: string): string {
+  return url.split('?')[0] ?? '';
+}
+
 /** Sends the error response of a rejected request and writes its dead-letter record; `body` is the text when it was read. */
 export async function rejectRequest(
   context: RejectContext,
@@ -28,7 +33,7 @@ export async function rejectRequest(
   await context.deadLetters.write({
     reason: answer.error,
     message: answer.message,
-    route: request.routeOptions.url ?? request.url,
+    route: request.routeOptions.url ?? pathOf(request.url),
     requestId: request.id,
     receivedAt: new Date().toISOString(),
     contentType: request.headers['content-type'],

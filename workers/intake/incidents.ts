@@ -1,17 +1,21 @@
 import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
 import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
-import type { Alert } from '../../domain/alert';
+import type { Alert, AlertSummary } from '../../domain/alert';
 import { ownerWorkloadOf } from '../../domain/fingerprint';
 import { incidentWorkflowId, type AlertBatch } from '../../domain/incident';
+import { cutSearchAttributeValue } from './search-attribute-values';
 
 /** Workflow type and signal of the incident workflow, started by name so the intake never loads workflow code. */
 export const incidentWorkflowType = 'incidentWorkflow';
 export const alertsSignalName = 'alerts';
 
-/** Start arguments of the incident workflow. */
+/**
+ * Start arguments of the incident workflow. The first alert travels whole in the signal of the same
+ * signalWithStart call. The start arguments carry only its key fields, so a large alert is not sent twice.
+ */
 export interface IncidentStartInput {
   fingerprint: string;
-  firstAlert: Alert;
+  firstAlert: AlertSummary;
   /** Run id of the closed incident with the same fingerprint, when one exists: the new incident links to it. */
   previousRunId?: string;
 }
@@ -30,7 +34,10 @@ export function incidentIdOf(ref: IncidentRef): string {
   return `${ref.workflowId}:${ref.runId}`;
 }
 
-/** Raised when Temporal did not respond (connection refused, unavailable, or the per-request deadline passed). */
+/**
+ * Raised when Temporal did not respond: connection refused, unavailable, the call cancelled (as when the
+ * connection closes during a server restart), or the per-request deadline passed.
+ */
 export class TemporalUnavailableError extends Error {
   constructor(cause: unknown) {
     super(`Temporal is unreachable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
@@ -38,13 +45,13 @@ export class TemporalUnavailableError extends Error {
   }
 }
 
-const grpcDeadlineExceeded = 4;
-const grpcUnavailable = 14;
+/** gRPC status codes (CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE) after which a retry can succeed. */
+const transientGrpcCodes = new Set([1, 4, 14]);
 
-/** True when the error, or one of its causes, is a gRPC UNAVAILABLE or DEADLINE_EXCEEDED from Temporal. */
+/** True when the error, or one of its causes, is a gRPC CANCELLED, DEADLINE_EXCEEDED or UNAVAILABLE. */
 export function isTemporalUnreachable(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
-    if (isGrpcServiceError(current) && (current.code === grpcUnavailable || current.code === grpcDeadlineExceeded)) {
+    if (isGrpcServiceError(current) && transientGrpcCodes.has(current.code)) {
       return true;
     }
   }
@@ -61,11 +68,20 @@ const searchAttributes = {
   alertCount: defineSearchAttributeKey('FirebreakAlertCount', 'INT'),
 };
 
-/** Search attributes of a new incident; the workflow upserts them as the incident changes. */
-export function initialSearchAttributes(alert: Alert, alertCount: number): SearchAttributePair[] {
+/** Key fields of an alert for the start arguments. */
+export function summariseAlert(alert: Alert): AlertSummary {
+  const { id, source, rule, priority, severityHint, eventTime, status, target, hostScoped } = alert;
+  return { id, source, rule, priority, severityHint, eventTime, status, target, hostScoped };
+}
+
+/**
+ * Search attributes of a new incident; the workflow upserts them as the incident changes. Keyword values are
+ * cut to `maxSearchAttributeValueBytes`; the alert keeps the full values.
+ */
+export function initialSearchAttributes(alert: AlertSummary, alertCount: number): SearchAttributePair[] {
   const pairs: SearchAttributePair[] = [
     { key: searchAttributes.phase, value: 'detect' },
-    { key: searchAttributes.rule, value: alert.rule },
+    { key: searchAttributes.rule, value: cutSearchAttributeValue(alert.rule) },
     { key: searchAttributes.alertCount, value: alertCount },
   ];
   const workload = ownerWorkloadOf(alert.target)?.workload;
@@ -77,7 +93,7 @@ export function initialSearchAttributes(alert: Alert, alertCount: number): Searc
   ];
   for (const [key, value] of optional) {
     if (value !== undefined) {
-      pairs.push({ key, value });
+      pairs.push({ key, value: cutSearchAttributeValue(value) });
     }
   }
   return pairs;
@@ -122,14 +138,19 @@ export async function signalIncident(
 ): Promise<IncidentRef> {
   const { client } = options;
   const workflowId = incidentWorkflowId(fingerprint);
-  const firstAlert = batch.alerts[0];
+  const firstAlert = batch.alerts.find((alert) => alert.status === 'firing') ?? batch.alerts[0];
   if (firstAlert === undefined) {
     throw new Error(`the batch for incident ${workflowId} carries no alert; a signal needs at least one`);
   }
+  const summary = summariseAlert(firstAlert);
   try {
     return await client.withDeadline(Date.now() + options.deadlineMs, async () => {
       const previousRunId = await closedRunIdOf(client, workflowId);
-      const start: IncidentStartInput = { fingerprint, firstAlert, ...(previousRunId ? { previousRunId } : {}) };
+      const start: IncidentStartInput = {
+        fingerprint,
+        firstAlert: summary,
+        ...(previousRunId ? { previousRunId } : {}),
+      };
       const handle = await client.workflow.signalWithStart(incidentWorkflowType, {
         workflowId,
         taskQueue: options.taskQueue,
@@ -138,7 +159,7 @@ export async function signalIncident(
         signalArgs: [batch],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: initialSearchAttributes(firstAlert, batch.count),
+        typedSearchAttributes: initialSearchAttributes(summary, batch.count),
       });
       return { workflowId, runId: handle.signaledRunId };
     });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { z } from 'zod';
+import { checkIntakeToken } from './auth';
 import { defaultTaskQueue } from './options';
 import { buildIntakeServer } from './server';
 
@@ -22,7 +23,11 @@ export const intakeEnvSchema = z
       .int()
       .positive()
       .default(1024 * 1024),
+    FIREBREAK_INTAKE_MAX_ALERTS_PER_REQUEST: z.coerce.number().int().positive().default(10_000),
+    FIREBREAK_INTAKE_MAX_SIGNALS_IN_FLIGHT: z.coerce.number().int().positive().default(16),
+    FIREBREAK_INTAKE_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
     FIREBREAK_INTAKE_DEAD_LETTER_DIR: z.string().min(1).default('.data/dead-letters'),
+    FIREBREAK_INTAKE_ARCHIVE_DIR: z.string().min(1).default('.data/alert-bodies'),
     FIREBREAK_INTAKE_TLS_CERT_FILE: optionalText,
     FIREBREAK_INTAKE_TLS_KEY_FILE: optionalText,
     FIREBREAK_INTAKE_TLS_CLIENT_CA_FILE: optionalText,
@@ -44,13 +49,21 @@ export const intakeEnvSchema = z
   );
 export type IntakeEnv = z.infer<typeof intakeEnvSchema>;
 
-/** Reads the token from the variable or from the file (trailing newline removed). */
-function readToken(env: IntakeEnv): string {
-  const token = env.FIREBREAK_INTAKE_TOKEN ?? readFileSync(env.FIREBREAK_INTAKE_TOKEN_FILE ?? '', 'utf8').trim();
-  if (token.length === 0) {
-    throw new Error('the intake token is empty: put a non-empty token in FIREBREAK_INTAKE_TOKEN or its file');
+/**
+ * Reads the token from the variable or from the file, without surrounding whitespace (such as the file's
+ * trailing newline), and checks it with `checkIntakeToken`.
+ */
+export function readIntakeToken(
+  env: Pick<IntakeEnv, 'FIREBREAK_INTAKE_TOKEN' | 'FIREBREAK_INTAKE_TOKEN_FILE'>,
+): string {
+  const file = env.FIREBREAK_INTAKE_TOKEN_FILE;
+  if (env.FIREBREAK_INTAKE_TOKEN !== undefined) {
+    return checkIntakeToken(env.FIREBREAK_INTAKE_TOKEN.trim(), 'FIREBREAK_INTAKE_TOKEN');
   }
-  return token;
+  if (file === undefined) {
+    throw new Error('no intake token: set FIREBREAK_INTAKE_TOKEN or FIREBREAK_INTAKE_TOKEN_FILE');
+  }
+  return checkIntakeToken(readFileSync(file, 'utf8').trim(), `the file ${file} (FIREBREAK_INTAKE_TOKEN_FILE)`);
 }
 
 function readTls(env: IntakeEnv) {
@@ -72,15 +85,26 @@ function readTls(env: IntakeEnv) {
 async function main(): Promise<void> {
   const env = intakeEnvSchema.parse(process.env);
   const logger = pino({ level: env.LOG_LEVEL, redact: ['req.headers.authorization'] });
+  // A rejected promise that no caller awaits must not stop the intake and every request in flight with it. The
+  // intake awaits every promise of a request, so such a rejection is a defect, and it is logged for diagnosis.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'unhandled promise rejection; the intake keeps running');
+  });
   const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const tls = readTls(env);
   const app = buildIntakeServer({
     client,
     taskQueue: env.FIREBREAK_TASK_QUEUE,
-    token: readToken(env),
-    limits: { maxBodyBytes: env.FIREBREAK_INTAKE_MAX_BODY_BYTES },
+    token: readIntakeToken(env),
+    limits: {
+      maxBodyBytes: env.FIREBREAK_INTAKE_MAX_BODY_BYTES,
+      maxAlertsPerRequest: env.FIREBREAK_INTAKE_MAX_ALERTS_PER_REQUEST,
+      maxSignalsInFlight: env.FIREBREAK_INTAKE_MAX_SIGNALS_IN_FLIGHT,
+      requestTimeoutMs: env.FIREBREAK_INTAKE_REQUEST_TIMEOUT_MS,
+    },
     deadLetterDir: env.FIREBREAK_INTAKE_DEAD_LETTER_DIR,
+    archiveDir: env.FIREBREAK_INTAKE_ARCHIVE_DIR,
     logger,
     ...(tls ? { tls } : {}),
   });

@@ -49,7 +49,7 @@ export function createIntakeMetrics(): IntakeMetrics {
     }),
     signals: new Counter({
       name: 'firebreak_intake_signals_total',
-      help: 'signalWithStart calls to Temporal, by outcome (ok, unavailable, error).',
+      help: 'Incident signals to Temporal (signalWithStart, or a signal for resolved alerts), by outcome (ok, unavailable, error).',
       labelNames: ['outcome'],
       registers,
     }),

@@ -1,10 +1,20 @@
+import type { Alert } from '../../domain/alert';
 import type { IncidentRef } from './incidents';
 
 /**
- * Recently stored alert ids of this intake process, with the incident each landed in, bounded to `capacity`
- * entries (least recently used evicted first). A hit means a redelivery (Alertmanager HA peers, sender retries)
- * that the intake accepts without a new signal. This cache is an optimisation only: it is per process and
- * forgets old ids, and the incident workflow de-duplicates by alert id as well.
+ * Key of an alert in the redelivery cache: its source, its incident fingerprint and the sender's id. Senders
+ * choose ids freely (a generic alert may reuse a CVE id or a Falcosidekick uuid), so the id alone would take a
+ * different alert for a redelivery and leave its own incident unstarted.
+ */
+export function redeliveryKey(fingerprint: string, alert: Pick<Alert, 'source' | 'id'>): string {
+  return JSON.stringify([alert.source, fingerprint, alert.id]);
+}
+
+/**
+ * Recently stored alerts of this intake process by `redeliveryKey`, with the incident each landed in, bounded
+ * to `capacity` entries (least recently used evicted first). A hit means a redelivery (Alertmanager HA peers,
+ * sender retries) that the intake accepts without a new signal. This cache is an optimisation only: it is per
+ * process and evicts old keys, and the incident workflow de-duplicates the alerts of its incident as well.
  */
 export class RecentAlertIds {
   private readonly entries = new Map<string, IncidentRef>();
@@ -15,20 +25,20 @@ export class RecentAlertIds {
     }
   }
 
-  /** Returns where the alert id was stored, and marks it as recently used. */
-  get(alertId: string): IncidentRef | undefined {
-    const ref = this.entries.get(alertId);
+  /** Returns where the alert with this key was stored, and marks the key as recently used. */
+  get(key: string): IncidentRef | undefined {
+    const ref = this.entries.get(key);
     if (ref !== undefined) {
-      this.entries.delete(alertId);
-      this.entries.set(alertId, ref);
+      this.entries.delete(key);
+      this.entries.set(key, ref);
     }
     return ref;
   }
 
-  /** Records that the alert id is stored in an incident. */
-  remember(alertId: string, ref: IncidentRef): void {
-    this.entries.delete(alertId);
-    this.entries.set(alertId, ref);
+  /** Records that the alert with this key is stored in an incident. */
+  remember(key: string, ref: IncidentRef): void {
+    this.entries.delete(key);
+    this.entries.set(key, ref);
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next();
       if (oldest.done) {

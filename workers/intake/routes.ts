@@ -14,6 +14,8 @@ import type { IntakeLimits } from './options';
 /** Media types the intake reads; any other gets 415 before its body is read. */
 export const alertMediaTypes = ['application/json', 'application/x-ndjson', 'application/jsonl'];
 const lineDelimitedTypes = new Set(['application/x-ndjson', 'application/jsonl']);
+/** `charset` values of a body the intake reads; JSON text is UTF-8 (RFC 8259 section 8.1), and ASCII is a subset. */
+const acceptedCharsets = new Set(['utf-8', 'utf8', 'us-ascii']);
 
 type BodyParser = (text: string, format: BodyFormat) => Alert[];
 
@@ -34,6 +36,34 @@ export type RouteContext = AcceptContext & { limits: IntakeLimits };
 
 function mediaTypeOf(request: FastifyRequest): string {
   return (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** Returns the `charset` parameter of the content type, lowercase and unquoted, or undefined when absent. */
+function charsetOf(request: FastifyRequest): string | undefined {
+  const parameters = (request.headers['content-type'] ?? '').split(';').slice(1);
+  for (const parameter of parameters) {
+    const [name, value] = parameter.split('=', 2).map((part) => part.trim());
+    if (name?.toLowerCase() === 'charset' && value !== undefined) {
+      return value.replace(/^"|"$/g, '').toLowerCase();
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Returns why the body cannot be read as sent, or undefined when it can: a `Content-Encoding` other than
+ * `identity` (compressed bodies are not decoded) or a charset other than UTF-8. Checked before the body is read.
+ */
+export function unreadableBodyReason(request: FastifyRequest): string | undefined {
+  const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    return `compressed bodies are not accepted (Content-Encoding: ${encoding}): send the body uncompressed`;
+  }
+  const charset = charsetOf(request);
+  if (charset !== undefined && !acceptedCharsets.has(charset)) {
+    return `charset ${charset} is not supported: send the body as UTF-8`;
+  }
+  return undefined;
 }
 
 /** Registers the three alert endpoints. */
@@ -69,6 +99,13 @@ async function handleAlertRequest(
   if (alerts.length === 0) {
     const answer = { error: 'invalid_body' as const, message: 'the body contains no alert', issues: [] };
     return rejectRequest(context, request, reply, 400, answer, text);
+  }
+  const maxAlerts = context.limits.maxAlertsPerRequest;
+  if (alerts.length > maxAlerts) {
+    const message =
+      `the body carries ${alerts.length} alerts, above the maximum of ${maxAlerts} alerts per request: ` +
+      'split it into smaller requests';
+    return rejectRequest(context, request, reply, 413, { error: 'too_large', message }, text);
   }
 
   const receivedAt = new Date().toISOString();

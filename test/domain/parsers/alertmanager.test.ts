@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAlertmanagerBody } from '../../../domain/parsers/alertmanager';
+import { instanceHost, parseAlertmanagerBody } from '../../../domain/parsers/alertmanager';
 import { AlertBodyError } from '../../../domain/parsers/common';
 
 const fixture = (name: string): string => readFileSync(join(__dirname, '..', '..', 'intake', 'fixtures', name), 'utf8');
@@ -69,4 +69,45 @@ test('alert without alertname is rejected', () => {
   delete body.alerts[0].labels.rule;
 
   expect(() => parseAlertmanagerBody(JSON.stringify(body))).toThrow(/alerts\.0\.labels\.alertname/);
+});
+
+function webhook(labels: Record<string, string>): string {
+  return JSON.stringify({
+    version: '4',
+    groupKey: '{}:{}',
+    status: 'firing',
+    receiver: 'firebreak',
+    alerts: [{ status: 'firing', labels, startsAt: '2026-03-14T15:00:00Z' }],
+  });
+}
+
+test('instance gives the node of a pod-less alert', () => {
+  const [alert] = parseAlertmanagerBody(webhook({ alertname: 'NodeRootShell', instance: 'node-a:9100', job: 'node' }));
+
+  expect(alert?.hostScoped).toBe(true);
+  expect(alert?.target).toEqual({ node: 'node-a' });
+  expect(alert?.sender).toBe('node');
+});
+
+test('instance is not a node when a pod is named', () => {
+  const [alert] = parseAlertmanagerBody(
+    webhook({ alertname: 'HighErrors', namespace: 'shop', pod: 'web-0', instance: '10.1.2.3:8080' }),
+  );
+
+  expect(alert?.hostScoped).toBe(false);
+  expect(alert?.target.node).toBeUndefined();
+});
+
+test('instanceHost strips the port', () => {
+  expect(instanceHost('node-a:9100')).toBe('node-a');
+  expect(instanceHost('[fd00::1]:9100')).toBe('fd00::1');
+  expect(instanceHost('node-a')).toBe('node-a');
+  expect(instanceHost(undefined)).toBeUndefined();
+});
+
+test('host alert without node is rejected with the label path', () => {
+  const parse = () => parseAlertmanagerBody(webhook({ alertname: 'HostShell', container_id: 'host' }));
+
+  expect(parse).toThrow(AlertBodyError);
+  expect(parse).toThrow(/alerts\.0\.labels\.node: missing on a host alert/);
 });

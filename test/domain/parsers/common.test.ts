@@ -1,5 +1,11 @@
 import { decodeEvents, parseJsonExact, stringifyExact, toPlainJson } from '../../../domain/parsers/json';
-import { AlertBodyError, dropUnknownFields, extractMitre, normalisePriority } from '../../../domain/parsers/common';
+import {
+  AlertBodyError,
+  dropUnknownFields,
+  extractMitre,
+  flattenListFields,
+  normalisePriority,
+} from '../../../domain/parsers/common';
 
 describe('exact JSON', () => {
   test('parseJsonExact keeps integers above 2^53', () => {
@@ -52,5 +58,36 @@ describe('field helpers', () => {
     const mitre = extractMitre(['T1059', 'T1059.004', 'TA0002', 'mitre_execution', 'mitre_', 'container', 't1059']);
 
     expect(mitre).toEqual({ techniques: ['T1059', 'T1059.004'], tactics: ['TA0002', 'execution'] });
+  });
+});
+
+describe('nesting depth', () => {
+  test('body deeper than 64 levels is rejected', () => {
+    const deep = `${'['.repeat(65)}${']'.repeat(65)}`;
+
+    expect(() => decodeEvents(deep, 'json')).toThrow(/body nests arrays and objects deeper than 64 levels/);
+  });
+
+  test('64 levels and brackets inside strings are accepted', () => {
+    const atLimit = `${'['.repeat(63)}{"a":"${'['.repeat(100)}"}${']'.repeat(63)}`;
+
+    expect(() => decodeEvents(atLimit, 'json')).not.toThrow();
+  });
+
+  test('deep NDJSON line is named', () => {
+    const text = `{"a":1}\n${'{"a":'.repeat(100)}1${'}'.repeat(100)}\n`;
+
+    expect(() => decodeEvents(text, 'ndjson')).toThrow(/line 2 nests arrays and objects deeper than 64/);
+  });
+});
+
+describe('list fields', () => {
+  test('flattenListFields writes lists as JSON text', () => {
+    expect(flattenListFields({ a: ['x', 1], b: [], c: 'plain', d: null })).toEqual({
+      a: '["x",1]',
+      b: null,
+      c: 'plain',
+      d: null,
+    });
   });
 });

@@ -83,3 +83,46 @@ test('invalid event lists every field path', () => {
     expect(paths.sort()).toEqual(['1.rule', '1.tags', '1.time']);
   }
 });
+
+test('list fields are kept as JSON text', () => {
+  const event = {
+    ...minimal,
+    source: 'k8s_audit',
+    output_fields: {
+      'ka.req.pod.containers.image': ['nginx', 'redis:7'],
+      'ka.req.pod.host_port': [8080],
+      'x.none': [],
+    },
+  };
+  const [alert] = parseFalcoBody(JSON.stringify(event), 'json');
+
+  expect(alert?.fields['ka.req.pod.containers.image']).toBe('["nginx","redis:7"]');
+  expect(alert?.fields['ka.req.pod.host_port']).toBe('[8080]');
+  expect(alert?.fields).not.toHaveProperty('x.none');
+});
+
+test('nested objects in output_fields are rejected', () => {
+  const event = { ...minimal, output_fields: { 'x.nested': { a: 1 } } };
+
+  expect(() => parseFalcoBody(JSON.stringify(event), 'json')).toThrow(/output_fields\.x\.nested/);
+});
+
+test.each([
+  ['absent', undefined],
+  ['<NA>', '<NA>'],
+  ['empty', ''],
+  ['null', null],
+])('host event with %s hostname is rejected', (_case, hostname) => {
+  const parse = () => parseFalcoBody(JSON.stringify([minimal, { ...minimal, hostname }]), 'json');
+
+  expect(parse).toThrow(AlertBodyError);
+  expect(parse).toThrow(/^invalid alert body: 1\.hostname: missing or unknown on a host event/);
+});
+
+test('pod event without hostname is accepted', () => {
+  const event = { ...minimal, hostname: undefined, output_fields: { 'k8s.ns.name': 'shop', 'k8s.pod.name': 'web-0' } };
+  const [alert] = parseFalcoBody(JSON.stringify(event), 'json');
+
+  expect(alert?.hostScoped).toBe(false);
+  expect(alert?.target).toEqual({ namespace: 'shop', pod: 'web-0' });
+});

@@ -30,3 +30,15 @@ test('bad workload format is rejected', () => {
 
   expect(parse).toThrow(/target\.workload: expected Kind\/name/);
 });
+
+test('host alert without node is rejected', () => {
+  const parse = () => parseGenericBody(JSON.stringify([base, { ...base, target: { containerId: 'host' } }]), 'json');
+
+  expect(parse).toThrow(/1\.target\.node: missing on a host alert/);
+});
+
+test('detector is the sender', () => {
+  const [alert] = parseGenericBody(JSON.stringify(base), 'json');
+
+  expect(alert?.sender).toBe('trivy');
+});

@@ -4,12 +4,12 @@
  * Temporal stored. It completes on the test-only `close` signal, to model an incident that closed.
  */
 import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
-import type { Alert } from '../../../domain/alert';
+import type { Alert, AlertSummary } from '../../../domain/alert';
 import type { AlertBatch } from '../../../domain/incident';
 
 export interface RecorderStart {
   fingerprint: string;
-  firstAlert: Alert;
+  firstAlert: AlertSummary;
   previousRunId?: string;
 }
 
