@@ -37,6 +37,7 @@ ENV NODE_ENV=production \
     FIREBREAK_EVIDENCE_DIR=/var/lib/firebreak/evidence \
     FIREBREAK_REPORT_DIR=/var/lib/firebreak/reports \
     FIREBREAK_INTAKE_DEAD_LETTER_DIR=/var/lib/firebreak/dead-letters \
+    FIREBREAK_INTAKE_ARCHIVE_DIR=/var/lib/firebreak/alert-bodies \
     FIREBREAK_PLAYBOOK_DIR=/app/playbooks
 WORKDIR /app
 # Files stay owned by root, so the process cannot change its own code even without a read-only root.
@@ -45,8 +46,10 @@ COPY --from=production-dependencies /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY playbooks playbooks
 RUN mkdir -p /var/lib/firebreak/evidence /var/lib/firebreak/reports /var/lib/firebreak/dead-letters \
+    /var/lib/firebreak/alert-bodies \
   && chown -R 10001:10001 /var/lib/firebreak
-VOLUME ["/var/lib/firebreak/evidence", "/var/lib/firebreak/reports", "/var/lib/firebreak/dead-letters"]
+VOLUME ["/var/lib/firebreak/evidence", "/var/lib/firebreak/reports", "/var/lib/firebreak/dead-letters", \
+  "/var/lib/firebreak/alert-bodies"]
 USER 10001:10001
 # 8787: alert intake; 3000: Slack app in HTTP mode. The worker listens on no port.
 EXPOSE 8787 3000
