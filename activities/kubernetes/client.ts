@@ -74,7 +74,7 @@ export interface KubeClients {
 export function createKubeClients(kubeConfig: KubeConfig, options: KubeClientOptions = {}): KubeClients {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the KubeConfig has no current cluster: set current-context to a cluster entry');
-  const httpApi = guardedHttpLibrary(new IsomorphicFetchHttpLibrary(), options);
+  const httpApi = guardedHttpLibrary(new IsomorphicFetchHttpLibrary(), options, new URL(cluster.server).pathname);
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kubeConfig },
@@ -94,13 +94,13 @@ export function createKubeClients(kubeConfig: KubeConfig, options: KubeClientOpt
   };
 }
 
-function guardedHttpLibrary(inner: HttpLibrary, options: KubeClientOptions): HttpLibrary {
+function guardedHttpLibrary(inner: HttpLibrary, options: KubeClientOptions, serverPath: string): HttpLibrary {
   const bucket = new TokenBucket(options.rateLimit ?? DEFAULT_RATE_LIMIT);
   return wrapHttpLibrary({
     async send(request: RequestContext): Promise<ResponseContext> {
       const record = recordOf(request);
       options.recorder?.(record);
-      const violation = scopeViolation(record);
+      const violation = scopeViolation(record, serverPath);
       if (violation) throw violation;
       await bucket.take();
       return inner.send(request).toPromise();

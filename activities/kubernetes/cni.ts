@@ -1,10 +1,9 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { deleteOptions, dryRunParam, type KubeClients } from './client';
 import type { EgressAllow } from './network-policy';
 import { workflowRunId } from './context';
-import { ownedLabels, quarantineLabels, quarantinePolicyName, RUN_ANNOTATION } from './labels';
-import { createOwned, deleteOwned, type OwnedObject } from './owned';
+import { ownedLabels, quarantinePolicyName, quarantineSelector } from './labels';
+import { createOwned, deleteOwned, ownedAnnotations, type OwnedObject, type StoredObject } from './owned';
 
 /** A network plugin policy kind that Firebreak adds next to the NetworkPolicy when the cluster serves it. */
 export interface CniPolicyKind {
@@ -29,6 +28,20 @@ export const CALICO_POLICY: CniPolicyKind = {
 
 const resourceListSchema = z.object({ resources: z.array(z.object({ name: z.string() })) });
 
+const stringMap = z.record(z.string(), z.string());
+/** The parts of a stored plugin policy that ownership checks read. */
+const storedObjectSchema = z.object({
+  metadata: z
+    .object({ uid: z.string().optional(), labels: stringMap.optional(), annotations: stringMap.optional() })
+    .optional(),
+  spec: z.unknown(),
+});
+
+function storedObject(value: unknown): StoredObject {
+  const parsed = storedObjectSchema.safeParse(value);
+  return parsed.success ? parsed.data : {};
+}
+
 /** Returns the plugin policy kinds that API discovery lists, an empty list on a cluster without Cilium or Calico. */
 export async function servedCniPolicyKinds(clients: KubeClients): Promise<CniPolicyKind[]> {
   const served: CniPolicyKind[] = [];
@@ -47,7 +60,7 @@ export async function servedCniPolicyKinds(clients: KubeClients): Promise<CniPol
  */
 function ciliumSpec(incidentId: string, allowEgress: EgressAllow[]): Record<string, unknown> {
   const spec: Record<string, unknown> = {
-    endpointSelector: { matchLabels: quarantineLabels(incidentId) },
+    endpointSelector: { matchLabels: quarantineSelector(incidentId) },
     ingressDeny: [{ fromEntities: ['all'] }],
   };
   if (allowEgress.length === 0) spec.egressDeny = [{ toEntities: ['all'] }];
@@ -73,7 +86,7 @@ function calicoSpec(incidentId: string, allowEgress: EgressAllow[]): Record<stri
   });
   return {
     order: 0,
-    selector: calicoSelector(quarantineLabels(incidentId)),
+    selector: calicoSelector(quarantineSelector(incidentId)),
     types: ['Ingress', 'Egress'],
     ingress: [{ action: 'Deny' }],
     egress: [...allowRules, { action: 'Deny' }],
@@ -93,11 +106,10 @@ interface CniInput {
   dryRun: boolean;
 }
 
-function cniObject(kind: CniPolicyKind, clients: KubeClients, input: CniInput): OwnedObject<KubernetesObject> {
+function cniObject(kind: CniPolicyKind, clients: KubeClients, input: CniInput): OwnedObject {
   const name = quarantinePolicyName(input.incidentId);
   const target = { group: kind.group, version: kind.version, namespace: input.namespace, plural: kind.plural, name };
   const dryRun = dryRunParam(input.dryRun);
-  const runId = workflowRunId();
   const spec =
     kind === CILIUM_POLICY
       ? ciliumSpec(input.incidentId, input.allowEgress)
@@ -109,16 +121,18 @@ function cniObject(kind: CniPolicyKind, clients: KubeClients, input: CniInput): 
       name,
       namespace: input.namespace,
       labels: ownedLabels(input.incidentId),
-      annotations: runId ? { [RUN_ANNOTATION]: runId } : {},
+      annotations: ownedAnnotations(input.incidentId, spec, workflowRunId()),
     },
     spec,
   };
   return {
     description: `${kind.kind} ${input.namespace}/${name}`,
     incidentId: input.incidentId,
+    spec,
     retry: clients.retry,
-    create: () => clients.customObjects.createNamespacedCustomObject({ ...target, body, dryRun }),
-    read: () => clients.customObjects.getNamespacedCustomObject(target),
+    create: async () =>
+      storedObject(await clients.customObjects.createNamespacedCustomObject({ ...target, body, dryRun })),
+    read: async () => storedObject(await clients.customObjects.getNamespacedCustomObject(target)),
     delete: (uid) =>
       clients.customObjects.deleteNamespacedCustomObject({
         ...target,

@@ -17,7 +17,7 @@ export interface DeleteResult extends DeletePodResult {
 
 /**
  * Deletes one pod, standalone pods included, with a uid precondition so that a retried call never deletes
- * a replacement that took the same name.
+ * a replacement that took the same name. `uid` (or `podUid`) names the pod as it was resolved.
  */
 export async function deletePod(clients: KubeClients, raw: DeletePodInput & { uid?: string }): Promise<DeleteResult> {
   const input = parseInput(deletePodInputSchema, raw, 'deletePod');
@@ -27,9 +27,10 @@ export async function deletePod(clients: KubeClients, raw: DeletePodInput & { ui
     clients.core.readNamespacedPod({ namespace, name }),
   );
   const uid = pod?.metadata?.uid;
-  if (!pod || !uid || (input.uid !== undefined && uid !== input.uid)) return gone;
+  const expectedUid = input.uid ?? input.podUid;
+  if (!pod || !uid || (expectedUid !== undefined && uid !== expectedUid)) return gone;
 
-  const controllerRef = pod.metadata?.ownerReferences?.find((reference) => reference.controller);
+  const controllerRef = pod.metadata?.ownerReferences?.find((reference) => reference.controller === true);
   const body = deleteOptions(uid, dryRun, input.gracePeriodSec);
   const request = { namespace, name, gracePeriodSeconds: input.gracePeriodSec, dryRun: dryRunParam(dryRun), body };
   try {

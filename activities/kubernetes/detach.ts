@@ -1,10 +1,11 @@
 import type { V1LabelSelector, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { DetachPodResult, PodActionInput, ReattachPodInput } from '../../domain/response';
+import { controllersSelecting, type SelectingController } from './adoption';
 import { callKube, callKubeUnlessNotFound, dryRunParam, mergePatch, retryOnConflict, type KubeClients } from './client';
 import { parseInput, podActionInputSchema, reattachPodInputSchema } from './inputs';
 import { DETACHED_ANNOTATION, selectorKeys, selectorMatches } from './labels';
-import { readPod } from './pods';
+import { readTargetPod } from './pods';
 
 export interface DetachResult extends DetachPodResult {
   controller?: { kind: string; name: string };
@@ -15,6 +16,11 @@ export interface DetachResult extends DetachPodResult {
    * StatefulSet does not, because the detached pod keeps the name its replacement would need.
    */
   replacementExpected: boolean;
+  /**
+   * Controllers in the namespace whose selector matches the labels the pod would keep, so one of them would
+   * adopt it. When present the pod was left unchanged and `removedLabels` is empty.
+   */
+  detachUnsafe?: SelectingController[];
 }
 
 /** The annotation stores the whole result, so a retried call returns what the first call saw. */
@@ -26,40 +32,69 @@ const detachedRecordSchema = z.object({
   replacementExpected: z.boolean(),
 });
 
+/** Labels that detaching a pod removes, because its controller or its Services select on them. */
+export interface DetachPlan {
+  controllerRef: V1OwnerReference | undefined;
+  removedLabels: Record<string, string>;
+  services: string[];
+}
+
+/** Works out which of the pod's labels its controller and the Services that select it depend on. */
+export async function planDetach(clients: KubeClients, namespace: string, pod: V1Pod): Promise<DetachPlan> {
+  const labels = pod.metadata?.labels ?? {};
+  const controllerRef = pod.metadata?.ownerReferences?.find((reference) => reference.controller === true);
+  const controllerSelector = controllerRef ? await readSelector(clients, namespace, controllerRef) : undefined;
+  const services = await selectingServices(clients, namespace, labels);
+  const keys = new Set([...selectorKeys(controllerSelector), ...services.flatMap((service) => service.keys)]);
+  const removedLabels = Object.fromEntries(Object.entries(labels).filter(([key]) => keys.has(key)));
+  return { controllerRef, removedLabels, services: services.map((service) => service.name) };
+}
+
+/** Returns the pod's labels without the ones the plan removes. */
+export function labelsAfterDetach(pod: V1Pod, plan: DetachPlan): Record<string, string> {
+  const labels = pod.metadata?.labels ?? {};
+  return Object.fromEntries(Object.entries(labels).filter(([key]) => !(key in plan.removedLabels)));
+}
+
 /**
  * Detaches a pod from its controller and Services by removing the labels they select on, so the controller
  * starts a clean replica and traffic stops while the suspect pod stays for forensics. The removed labels
- * are kept in an annotation on the pod, so a retried call returns the same labels.
+ * are kept in an annotation on the pod, so a retried call returns the same labels. Before changing anything
+ * it checks that no other controller in the namespace selects the labels the pod keeps, because a pod that
+ * another controller adopts is no longer kept for forensics. When one does, the pod is left as it is and the
+ * result names that controller in `detachUnsafe`.
  */
-export async function detachPod(clients: KubeClients, raw: PodActionInput): Promise<DetachResult> {
+export async function detachPod(
+  clients: KubeClients,
+  raw: PodActionInput & { podUid?: string },
+): Promise<DetachResult> {
   const input = parseInput(podActionInputSchema, raw, 'detachPod');
   return retryOnConflict(() => detachOnce(clients, input));
 }
 
-async function detachOnce(clients: KubeClients, input: PodActionInput): Promise<DetachResult> {
+async function detachOnce(clients: KubeClients, input: z.infer<typeof podActionInputSchema>): Promise<DetachResult> {
   const { incidentId, namespace, pod: name, dryRun } = input;
-  const pod = await readPod(clients, namespace, name);
+  const pod = await readTargetPod(clients, namespace, name, input.podUid);
   const earlier = detachedRecord(pod, incidentId);
   if (earlier) return earlier;
-  const labels = pod.metadata?.labels ?? {};
-  const controllerRef = pod.metadata?.ownerReferences?.find((reference) => reference.controller);
-  const controllerSelector = controllerRef ? await readSelector(clients, namespace, controllerRef) : undefined;
-  const services = await selectingServices(clients, namespace, labels);
-
-  const keys = new Set([...selectorKeys(controllerSelector), ...services.flatMap((service) => service.keys)]);
-  const removed = Object.fromEntries(Object.entries(labels).filter(([key]) => keys.has(key)));
+  const plan = await planDetach(clients, namespace, pod);
+  const { controllerRef } = plan;
   const result: DetachResult = {
-    removedLabels: removed,
+    removedLabels: plan.removedLabels,
     controller: controllerRef ? { kind: controllerRef.kind, name: controllerRef.name } : undefined,
-    services: services.map((service) => service.name),
+    services: plan.services,
     replacementExpected: ['ReplicaSet', 'DaemonSet', 'Job'].includes(controllerRef?.kind ?? ''),
   };
-  if (Object.keys(removed).length === 0) return result;
+  if (Object.keys(plan.removedLabels).length === 0) return result;
 
-  const nulls = Object.fromEntries(Object.keys(removed).map((key) => [key, null]));
+  const adopters = await controllersSelecting(clients, namespace, labelsAfterDetach(pod, plan));
+  if (adopters.length > 0) return { ...result, removedLabels: {}, detachUnsafe: adopters };
+
+  const nulls = Object.fromEntries(Object.keys(plan.removedLabels).map((key) => [key, null]));
   const record = JSON.stringify({ incidentId, ...result });
   const body = {
     metadata: {
+      // The resourceVersion precondition also pins the uid checked above: a replacement has another version.
       resourceVersion: pod.metadata?.resourceVersion,
       labels: nulls,
       annotations: { [DETACHED_ANNOTATION]: record },
@@ -121,14 +156,21 @@ export interface ReattachResult {
   dryRun: boolean;
 }
 
-/** Puts the labels that `detachPod` removed back on the pod and drops the record annotation. */
-export async function reattachPod(clients: KubeClients, raw: ReattachPodInput): Promise<ReattachResult> {
+/**
+ * Puts the labels that `detachPod` removed back on the pod and drops the record annotation. A pod that is
+ * gone, or that has another uid than `podUid`, is left alone.
+ */
+export async function reattachPod(
+  clients: KubeClients,
+  raw: ReattachPodInput & { podUid?: string },
+): Promise<ReattachResult> {
   const input = parseInput(reattachPodInputSchema, raw, 'reattachPod');
   const { namespace, pod: name, dryRun, labels } = input;
   const pod = await callKubeUnlessNotFound(`read pod ${namespace}/${name}`, () =>
     clients.core.readNamespacedPod({ namespace, name }),
   );
-  if (!pod) return { reattached: false, labels: {}, dryRun };
+  const replaced = input.podUid !== undefined && pod?.metadata?.uid !== input.podUid;
+  if (!pod || replaced) return { reattached: false, labels: {}, dryRun };
   const body = { metadata: { labels, annotations: { [DETACHED_ANNOTATION]: null } } };
   await callKube(`reattach pod ${namespace}/${name}`, () =>
     clients.core.patchNamespacedPod({ namespace, name, body, dryRun: dryRunParam(dryRun) }, mergePatch()),

@@ -5,7 +5,8 @@ import { callKube, callKubeUnlessNotFound, deleteOptions, dryRunParam, type Kube
 import { activityLogger, heartbeat } from './context';
 import { classifyKubeError, isApiOrNetworkError, kubeErrorInfo } from './errors';
 import { drainNodeInputSchema, parseInput } from './inputs';
-import { MIRROR_POD_ANNOTATION, selectorMatches } from './labels';
+import { DrainSkipper } from './drain-skip';
+import { selectorMatches } from './labels';
 import { cordon } from './node';
 import { listNamespaces, listPodsOnNode, podKey } from './pods';
 
@@ -20,18 +21,24 @@ type EvictionOutcome =
 
 /**
  * Cordons the node and evicts its pods through the Eviction API, so PodDisruptionBudgets are respected.
- * DaemonSet pods and mirror pods are skipped. A refusal by a budget (429) is retried with backoff until
- * the deadline, `deadlineMs` after the start of this attempt. Pods still refused then are returned as
- * `blocked` for a person to decide, because this activity never deletes a pod directly.
+ * DaemonSet pods and mirror pods are skipped when they prove to be such (see `DrainSkipper`). A refusal by a
+ * budget (429) is retried with backoff until the deadline, `deadlineMs` after the start of this attempt. Pods
+ * still refused then are returned as `blocked` for a person to decide, because this activity never deletes a
+ * pod directly. Finally the node's pods are listed again: a pod that arrived during the drain (its
+ * `spec.nodeName` set directly, which a cordon does not stop) is reported as `blocked` too, so `complete`
+ * means that only skipped pods remain.
  */
 export async function drainNode(clients: KubeClients, raw: DrainNodeInput): Promise<DrainNodeResult> {
   const input = parseInput(drainNodeInputSchema, raw, 'drainNode');
   const deadlineAtMs = Date.now() + input.deadlineMs;
   await cordon(clients, input.incidentId, input.node, input.dryRun);
+  const node = await callKube(`read node ${input.node}`, () => clients.core.readNode({ name: input.node }));
+  const skipper = new DrainSkipper(clients, node);
+  const namespaces = await listNamespaces(clients);
 
-  const pods = await listPodsOnNode(clients, input.node, await listNamespaces(clients));
-  const skipped = pods.filter(isSkipped).map(podKey).sort();
-  const pending = new Map(pods.filter((pod) => !isSkipped(pod)).map((pod) => [podKey(pod), pod]));
+  const pods = await listPodsOnNode(clients, input.node, namespaces);
+  const { skipped, others } = await partition(skipper, pods);
+  const pending = new Map(others.map((pod) => [podKey(pod), pod]));
   const evicted: V1Pod[] = [];
   const blocked = new Map<string, string>();
   let backoffMs = BUDGET_BACKOFF_INITIAL_MS;
@@ -54,22 +61,37 @@ export async function drainNode(clients: KubeClients, raw: DrainNodeInput): Prom
   }
 
   for (const [key, pod] of pending) blocked.set(key, await budgetReason(clients, pod));
-  const lingering = input.dryRun ? [] : await awaitTermination(clients, evicted, deadlineAtMs);
-  for (const pod of lingering) blocked.set(podKey(pod), 'evicted but still terminating at the deadline');
+  if (!input.dryRun) {
+    const lingering = await awaitTermination(clients, evicted, deadlineAtMs);
+    for (const pod of lingering) blocked.set(podKey(pod), 'evicted but still terminating at the deadline');
+    const seen = new Set(pods.map((pod) => pod.metadata?.uid));
+    const arrived = (await partition(skipper, await listPodsOnNode(clients, input.node, namespaces))).others;
+    for (const pod of arrived.filter((candidate) => !seen.has(candidate.metadata?.uid))) {
+      blocked.set(podKey(pod), ARRIVED_REASON);
+    }
+  }
   if (blocked.size > 0) {
-    activityLogger().warn('drain stopped at the deadline', { node: input.node, blocked: [...blocked.keys()] });
+    activityLogger().warn('drain left pods on the node', { node: input.node, blocked: [...blocked.keys()] });
   }
   return {
     evicted: evicted.map(podKey).sort(),
-    skipped,
+    skipped: skipped.map(podKey).sort(),
     blocked: [...blocked].map(([pod, reason]) => ({ pod, reason })),
     complete: blocked.size === 0,
   };
 }
 
-function isSkipped(pod: V1Pod): boolean {
-  const daemonSet = (pod.metadata?.ownerReferences ?? []).some((owner) => owner.kind === 'DaemonSet');
-  return daemonSet || pod.metadata?.annotations?.[MIRROR_POD_ANNOTATION] !== undefined;
+const ARRIVED_REASON =
+  'arrived on the node during the drain (spec.nodeName set directly, which a cordon does not stop) and was not evicted';
+
+async function partition(skipper: DrainSkipper, pods: V1Pod[]): Promise<{ skipped: V1Pod[]; others: V1Pod[] }> {
+  const skipped: V1Pod[] = [];
+  const others: V1Pod[] = [];
+  for (const pod of pods) {
+    if (await skipper.skipReason(pod)) skipped.push(pod);
+    else others.push(pod);
+  }
+  return { skipped, others };
 }
 
 async function evict(

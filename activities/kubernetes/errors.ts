@@ -11,6 +11,7 @@ export const kubeFailureTypes = [
   'KubernetesUnavailable',
   'UnresolvedTarget',
   'EmptyScope',
+  'TargetReplaced',
 ] as const;
 export type KubeFailureType = (typeof kubeFailureTypes)[number];
 

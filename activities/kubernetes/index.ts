@@ -8,7 +8,8 @@ import { cordonNode, uncordonNode } from './node';
 import { quarantinePod, releasePodQuarantine } from './quarantine';
 import type { RateLimit } from './rate-limit';
 import { resolveTarget } from './target';
-import { pauseRollout, restoreWorkload, resumeRollout, scaleWorkload } from './workload';
+import { scaleWorkload } from './scale';
+import { pauseRollout, restoreWorkload, resumeRollout } from './workload';
 
 export interface KubernetesActivityDeps {
   kubeConfig: KubeConfig;

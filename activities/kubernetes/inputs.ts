@@ -34,6 +34,11 @@ export const podActionInputSchema = z.object({
   incidentId,
   namespace: dnsLabel,
   pod: dnsSubdomain,
+  /**
+   * The uid the target had when it was resolved. When given, a pod of that name with another uid is a
+   * replacement, and the call fails with `TargetReplaced` instead of acting on it.
+   */
+  podUid: z.string().min(1).optional(),
   dryRun: z.boolean(),
 });
 
@@ -78,6 +83,8 @@ export const scaleWorkloadInputSchema = z.object({
   kind: z.enum(['Deployment', 'StatefulSet']),
   name: dnsSubdomain,
   replicas: z.number().int().min(0).max(10000),
+  /** True on the inverse call: restore the count this incident recorded, and never record a new one. */
+  restore: z.boolean().optional(),
   dryRun: z.boolean(),
 });
 

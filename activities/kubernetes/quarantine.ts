@@ -1,55 +1,74 @@
-import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import type { PodActionInput, QuarantinePodInput, QuarantinePodResult } from '../../domain/response';
-import { callKube, callKubeUnlessNotFound, deleteOptions, dryRunParam, mergePatch, type KubeClients } from './client';
+import {
+  callKube,
+  callKubeUnlessNotFound,
+  deleteOptions,
+  dryRunParam,
+  retryOnConflict,
+  type KubeClients,
+} from './client';
 import { deleteCniPolicies, ensureCniPolicies, servedCniPolicyKinds } from './cni';
 import { workflowRunId } from './context';
+import { labelsAfterDetach, planDetach } from './detach';
 import { parseInput, podActionInputSchema, quarantinePodInputSchema } from './inputs';
-import { INCIDENT_LABEL, QUARANTINE_LABEL, quarantineLabels, quarantinePolicyName } from './labels';
-import { allowingPolicies, quarantinePolicy } from './network-policy';
+import { quarantineLabels, quarantinePolicyName } from './labels';
+import { allowingPolicies, detachReach, quarantinePolicy } from './network-policy';
 import { createOwned, deleteOwned, type OwnedObject } from './owned';
-import { readPod } from './pods';
+import { readTargetPod } from './pods';
+import { addQuarantineLabels, removeQuarantineLabels } from './quarantine-labels';
 
 export interface QuarantineResult extends QuarantinePodResult {
   /** Cilium or Calico policies added next to the NetworkPolicy, as `group/Kind/name`. */
   cniPolicies: string[];
+  /** Allowing policies that would stop selecting the pod once `detachPod` removes its controller and Service labels. */
+  detachNeutralises: string[];
+  /** Allowing policies that would still select the pod after `detachPod`: they select on other labels, or on all pods. */
+  detachCannotNeutralise: string[];
 }
 
 /**
- * Isolates one pod. It labels that pod alone with the incident's quarantine labels, then creates a
- * NetworkPolicy that selects only those labels and denies all ingress and all egress outside the
- * allow-list, plus Cilium or Calico policies where the cluster serves them. Finally it lists every
- * NetworkPolicy in the namespace. Any other policy that selects the pod and allows traffic keeps it
- * reachable, so the result is then `incomplete` and names those policies. Detaching the pod closes that gap.
+ * Isolates one pod. It first creates a NetworkPolicy that selects only this incident's own quarantine label
+ * and denies all ingress and all egress outside the allow-list, plus Cilium or Calico policies where the
+ * cluster serves them. Only then does it put that label on the pod, so a failure never leaves a labelled pod
+ * without its policy. Finally it lists every NetworkPolicy in the namespace. Any other policy that selects
+ * the pod and allows traffic keeps it reachable, so the result is then `incomplete` and names those policies,
+ * split by whether `detachPod` would stop each of them from selecting the pod.
  */
-export async function quarantinePod(clients: KubeClients, raw: QuarantinePodInput): Promise<QuarantineResult> {
+export async function quarantinePod(
+  clients: KubeClients,
+  raw: QuarantinePodInput & { podUid?: string },
+): Promise<QuarantineResult> {
   const input = parseInput(quarantinePodInputSchema, raw, 'quarantinePod');
   const { incidentId, namespace, pod: name, dryRun } = input;
-  const pod = await readPod(clients, namespace, name);
-  const labels = { ...pod.metadata?.labels, ...quarantineLabels(incidentId) };
-
-  await callKube(`label pod ${namespace}/${name}`, () =>
-    clients.core.patchNamespacedPod(
-      { namespace, name, body: { metadata: { labels: quarantineLabels(incidentId) } }, dryRun: dryRunParam(dryRun) },
-      mergePatch(),
-    ),
-  );
+  const pod = await readTargetPod(clients, namespace, name, input.podUid);
 
   const allowEgress = input.allowEgress ?? [];
   const policy = quarantinePolicy(incidentId, namespace, allowEgress, workflowRunId());
-  await createOwned(policyObject(clients, incidentId, namespace, dryRun, policy));
+  const own = await createOwned(policyObject(clients, incidentId, namespace, dryRun, policy));
   const kinds = await servedCniPolicyKinds(clients);
   const cniPolicies = await ensureCniPolicies(clients, kinds, { incidentId, namespace, allowEgress, dryRun });
+  await addQuarantineLabels(clients, pod, incidentId, dryRun);
 
+  const labelled: V1Pod = {
+    ...pod,
+    metadata: { ...pod.metadata, labels: { ...pod.metadata?.labels, ...quarantineLabels(incidentId) } },
+  };
   const policies = await callKube(`list NetworkPolicies in namespace ${namespace}`, () =>
     clients.networking.listNamespacedNetworkPolicy({ namespace }),
   );
-  const allowing = allowingPolicies(policies.items, labels, quarantinePolicyName(incidentId));
+  const allowing = allowingPolicies(policies.items, labelled.metadata?.labels ?? {}, own.uid);
+  const reach =
+    allowing.length === 0
+      ? { detachNeutralises: [], detachCannotNeutralise: [] }
+      : detachReach(allowing, labelsAfterDetach(labelled, await planDetach(clients, namespace, labelled)));
   return {
     policyName: quarantinePolicyName(incidentId),
     // NOTE: the verdict reads Kubernetes NetworkPolicies only; Cilium or Calico deny rules added above may
     // already block what an allowing policy opens, so `incomplete` can be conservative on those clusters.
     isolation: allowing.length === 0 ? 'complete' : 'incomplete',
-    allowingPolicies: allowing,
+    allowingPolicies: allowing.map((item) => item.metadata?.name ?? ''),
+    ...reach,
     cniPolicies,
     dryRun,
   };
@@ -58,16 +77,17 @@ export async function quarantinePod(clients: KubeClients, raw: QuarantinePodInpu
 export interface ReleaseResult {
   /** Names of the deleted NetworkPolicy and plugin policies. */
   deletedPolicies: string[];
-  /** True when the quarantine labels were removed from the pod. */
+  /** True when this incident's quarantine labels were removed from the pod. */
   unlabelled: boolean;
-  /** Objects with the quarantine name that belong to someone else and were left in place. */
+  /** Objects with the quarantine name that are not provably this incident's and were left in place. */
   foreign: string[];
   dryRun: boolean;
 }
 
 /**
- * Lifts a quarantine: deletes this incident's NetworkPolicy and plugin policies and removes the quarantine
- * labels from the pod. Labels set by another incident and objects that are not this incident's stay.
+ * Lifts a quarantine: deletes this incident's NetworkPolicy and plugin policies and removes this incident's
+ * label from the pod. Another incident's quarantine of the same pod stays in force: its label key, its
+ * policy and the shared quarantine label remain (see `releaseLabels`).
  */
 export async function releasePodQuarantine(clients: KubeClients, raw: PodActionInput): Promise<ReleaseResult> {
   const input = parseInput(podActionInputSchema, raw, 'releasePodQuarantine');
@@ -77,19 +97,15 @@ export async function releasePodQuarantine(clients: KubeClients, raw: PodActionI
   const kinds = await servedCniPolicyKinds(clients);
   const cniDeleted = await deleteCniPolicies(clients, kinds, { incidentId, namespace, allowEgress: [], dryRun });
 
-  const pod = await callKubeUnlessNotFound(`read pod ${namespace}/${name}`, () =>
-    clients.core.readNamespacedPod({ namespace, name }),
-  );
-  const ours = pod?.metadata?.labels?.[INCIDENT_LABEL] === incidentId;
-  if (pod && ours) {
-    const body = { metadata: { labels: { [INCIDENT_LABEL]: null, [QUARANTINE_LABEL]: null } } };
-    await callKube(`unlabel pod ${namespace}/${name}`, () =>
-      clients.core.patchNamespacedPod({ namespace, name, body, dryRun: dryRunParam(dryRun) }, mergePatch()),
+  const unlabelled = await retryOnConflict(async () => {
+    const pod = await callKubeUnlessNotFound(`read pod ${namespace}/${name}`, () =>
+      clients.core.readNamespacedPod({ namespace, name }),
     );
-  }
+    return pod ? removeQuarantineLabels(clients, pod, incidentId, dryRun) : false;
+  });
   return {
     deletedPolicies: [...(outcome === 'deleted' ? [policyName] : []), ...cniDeleted],
-    unlabelled: Boolean(pod && ours),
+    unlabelled,
     foreign: outcome === 'foreign' ? [`NetworkPolicy ${namespace}/${policyName}`] : [],
     dryRun,
   };
@@ -101,18 +117,16 @@ function policyObject(
   namespace: string,
   dryRun: boolean,
   body?: V1NetworkPolicy,
-): OwnedObject<V1NetworkPolicy> {
+): OwnedObject {
   const name = quarantinePolicyName(incidentId);
+  const request = body ?? quarantinePolicy(incidentId, namespace, [], undefined);
   return {
     description: `NetworkPolicy ${namespace}/${name}`,
     incidentId,
+    spec: request.spec,
     retry: clients.retry,
     create: () =>
-      clients.networking.createNamespacedNetworkPolicy({
-        namespace,
-        body: body ?? quarantinePolicy(incidentId, namespace, [], undefined),
-        dryRun: dryRunParam(dryRun),
-      }),
+      clients.networking.createNamespacedNetworkPolicy({ namespace, body: request, dryRun: dryRunParam(dryRun) }),
     read: () => clients.networking.readNamespacedNetworkPolicy({ namespace, name }),
     delete: (uid) =>
       clients.networking.deleteNamespacedNetworkPolicy({

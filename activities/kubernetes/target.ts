@@ -99,9 +99,12 @@ async function walkOwners(clients: KubeClients, namespace: string, meta: V1Objec
   return owners;
 }
 
+/**
+ * Returns the owner reference marked `controller: true`. Anyone who can create a pod can add plain owner
+ * references to any object they can name, so an object without a controller reference counts as standalone.
+ */
 function controllerOf(meta: V1ObjectMeta | undefined): V1OwnerReference | undefined {
-  const references = meta?.ownerReferences ?? [];
-  return references.find((reference) => reference.controller) ?? references[0];
+  return (meta?.ownerReferences ?? []).find((reference) => reference.controller === true);
 }
 
 async function readOwnerMeta(

@@ -1,84 +1,9 @@
-import type { V1ObjectMeta, V1PodTemplateSpec } from '@kubernetes/client-node';
-import { z } from 'zod';
-import type {
-  RestoreWorkloadInput,
-  RolloutInput,
-  ScaleWorkloadInput,
-  ScaleWorkloadResult,
-} from '../../domain/response';
-import { callKube, dryRunParam, retryOnConflict, strategicMergePatch, type KubeClients } from './client';
+import type { RestoreWorkloadInput, RolloutInput } from '../../domain/response';
+import { retryOnConflict, type KubeClients } from './client';
 import { permanentFailure } from './errors';
-import { parseInput, restoreWorkloadInputSchema, rolloutInputSchema, scaleWorkloadInputSchema } from './inputs';
-import { PAUSED_BY_ANNOTATION, PREVIOUS_REPLICAS_ANNOTATION, RESTORED_FOR_ANNOTATION } from './labels';
-
-type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
-
-interface Workload {
-  metadata?: V1ObjectMeta;
-  spec?: { replicas?: number; template: V1PodTemplateSpec; paused?: boolean };
-}
-
-/** Reads and patches one apps/v1 workload; patches are strategic merge patches. */
-function workloadApi(clients: KubeClients, kind: WorkloadKind, namespace: string, name: string, dryRun: boolean) {
-  const description = `${kind} ${namespace}/${name}`;
-  const request = { namespace, name };
-  const options = strategicMergePatch();
-  const patchRequest = (body: object) => ({ ...request, body, dryRun: dryRunParam(dryRun) });
-  const readers: Record<WorkloadKind, () => Promise<Workload>> = {
-    Deployment: () => clients.apps.readNamespacedDeployment(request),
-    StatefulSet: () => clients.apps.readNamespacedStatefulSet(request),
-    DaemonSet: () => clients.apps.readNamespacedDaemonSet(request),
-  };
-  const patchers: Record<WorkloadKind, (body: object) => Promise<unknown>> = {
-    Deployment: (body) => clients.apps.patchNamespacedDeployment(patchRequest(body), options),
-    StatefulSet: (body) => clients.apps.patchNamespacedStatefulSet(patchRequest(body), options),
-    DaemonSet: (body) => clients.apps.patchNamespacedDaemonSet(patchRequest(body), options),
-  };
-  return {
-    read: () => callKube(`read ${description}`, readers[kind]),
-    patch: (action: string, body: object) => callKube(`${action} ${description}`, () => patchers[kind](body)),
-  };
-}
-
-const replicaRecordSchema = z.object({ incidentId: z.string(), replicas: z.number().int().nonnegative() });
-
-function replicaRecord(meta: V1ObjectMeta | undefined): z.infer<typeof replicaRecordSchema> | undefined {
-  const text = meta?.annotations?.[PREVIOUS_REPLICAS_ANNOTATION];
-  if (text === undefined) return undefined;
-  try {
-    const parsed = replicaRecordSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Sets the replica count of a Deployment or StatefulSet. The first change records the count from before the
- * incident in an annotation, so a retried call returns that recorded count. The inverse call, with the
- * recorded count, restores it and removes the annotation.
- */
-export async function scaleWorkload(clients: KubeClients, raw: ScaleWorkloadInput): Promise<ScaleWorkloadResult> {
-  const input = parseInput(scaleWorkloadInputSchema, raw, 'scaleWorkload');
-  const api = workloadApi(clients, input.kind, input.namespace, input.name, input.dryRun);
-  return retryOnConflict(async () => {
-    const workload = await api.read();
-    const current = workload.spec?.replicas ?? 1;
-    const record = replicaRecord(workload.metadata);
-    const ours = record?.incidentId === input.incidentId;
-    const previousReplicas = ours ? record.replicas : current;
-    const restoring = ours && input.replicas === record.replicas;
-    if (current === input.replicas && !restoring) return { previousReplicas };
-
-    let annotation: string | null | undefined;
-    if (restoring) annotation = null;
-    else if (!record) annotation = JSON.stringify({ incidentId: input.incidentId, replicas: current });
-    const annotations = annotation === undefined ? {} : { [PREVIOUS_REPLICAS_ANNOTATION]: annotation };
-    const metadata = { resourceVersion: workload.metadata?.resourceVersion, annotations };
-    await api.patch('scale', { metadata, spec: { replicas: input.replicas } });
-    return { previousReplicas };
-  });
-}
+import { parseInput, restoreWorkloadInputSchema, rolloutInputSchema } from './inputs';
+import { PAUSED_BY_ANNOTATION, RESTORED_FOR_ANNOTATION } from './labels';
+import { workloadApi } from './workload-api';
 
 export interface PauseResult {
   wasPaused: boolean;

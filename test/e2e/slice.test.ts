@@ -106,16 +106,15 @@ describe('alert to quarantine slice', () => {
     const policy = await until('the quarantine NetworkPolicy', () =>
       networking.readNamespacedNetworkPolicy({ name: policyName, namespace: demoNamespace }),
     );
-    expect(policy.spec?.podSelector?.matchLabels).toEqual({
-      'firebreak.dev/incident': workflowId,
-      'firebreak.dev/quarantine': 'true',
-    });
+    const incidentKey = `quarantine.firebreak.dev/${workflowId.replace(/^incident-/, '')}`;
+    expect(policy.spec?.podSelector?.matchLabels).toEqual({ [incidentKey]: workflowId });
     expect(policy.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
 
     const core = kubeConfigFor('admin').makeApiClient(CoreV1Api);
     const pod = await core.readNamespacedPod({ name: demoPod, namespace: demoNamespace });
     expect(pod.metadata?.labels?.['firebreak.dev/incident']).toBe(workflowId);
     expect(pod.metadata?.labels?.['firebreak.dev/quarantine']).toBe('true');
+    expect(pod.metadata?.labels?.[incidentKey]).toBe(workflowId);
 
     const others = await core.listNamespacedPod({ namespace: demoNamespace });
     const quarantined = others.items.filter((item) => item.metadata?.labels?.['firebreak.dev/quarantine'] === 'true');

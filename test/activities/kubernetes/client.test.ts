@@ -153,6 +153,25 @@ describe('scopeViolation', () => {
       });
     }
   });
+
+  it('scopeViolation rejects widened scopes behind a server path', () => {
+    const serverPath = '/k8s/clusters/c-1';
+    const widened = [
+      request({ path: '/api/v1/watch/pods' }),
+      request({ path: `${serverPath}/api/v1/pods` }),
+      request({ path: `${serverPath}/api/v1/watch/pods` }),
+      request({ method: 'DELETE', path: `${serverPath}/api/v1/namespaces/shop/pods` }),
+      request({ path: `${serverPath}/api/v1/namespaces//pods` }),
+    ];
+    for (const record of widened) {
+      expect({ path: record.path, type: scopeViolation(record, serverPath)?.type }).toEqual({
+        path: record.path,
+        type: 'EmptyScope',
+      });
+    }
+    const scoped = request({ path: `${serverPath}/api/v1/namespaces/shop/pods/web-0`, method: 'DELETE' });
+    expect(scopeViolation(scoped, serverPath)).toBeUndefined();
+  });
 });
 
 describe('createKubeClients against the lab API server', () => {
@@ -178,6 +197,32 @@ describe('createKubeClients against the lab API server', () => {
     expect(failure.nonRetryable).toBe(true);
     expect(clusterWide.type).toBe('EmptyScope');
     expect(records.map((record) => record.path)).toEqual(['/api/v1/namespaces//pods', '/api/v1/pods']);
+  });
+
+  it('createKubeClients blocks a cluster-wide pod list behind a server path', async () => {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [
+        { name: 'proxied', server: `${testEnv().kube.server}/k8s/clusters/c-1`, caFile: testEnv().kube.caCert },
+      ],
+      users: [{ name: 'admin', token: testEnv().kube.adminToken }],
+      contexts: [{ name: 'proxied', cluster: 'proxied', user: 'admin' }],
+      currentContext: 'proxied',
+    });
+    const records: KubeRequestRecord[] = [];
+    const clients = createKubeClients(kubeConfig, { recorder: (record) => records.push(record), retry: fastRetry });
+
+    const failure = await failureOf(callKube('list pods', () => clients.core.listPodForAllNamespaces(), fastRetry));
+    const watch = await failureOf(
+      callKube('watch pods', () => clients.core.listPodForAllNamespaces({ watch: true }), fastRetry),
+    );
+
+    expect(failure.type).toBe('EmptyScope');
+    expect(watch.type).toBe('EmptyScope');
+    expect(records.map((record) => record.path)).toEqual([
+      '/k8s/clusters/c-1/api/v1/pods',
+      '/k8s/clusters/c-1/api/v1/pods',
+    ]);
   });
 
   it('createKubeClients maps real API errors to failure types', async () => {

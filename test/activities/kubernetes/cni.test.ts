@@ -69,14 +69,16 @@ describe('quarantinePod with the Cilium policy kind served', () => {
     const input = { incidentId, namespace, pod: 'suspect', dryRun: false };
 
     const result = await run.activities.quarantinePod(input);
+    const retried = await run.activities.quarantinePod(input);
 
+    expect(retried).toEqual(result);
     expect(result.cniPolicies).toEqual([`cilium.io/CiliumNetworkPolicy/${result.policyName}`]);
     const target = { group: 'cilium.io', version: 'v2', namespace, plural: 'ciliumnetworkpolicies' };
     const policy: unknown = await custom.getNamespacedCustomObject({ ...target, name: result.policyName });
     expect(policy).toMatchObject({
       metadata: { labels: { 'firebreak.dev/incident': incidentId } },
       spec: {
-        endpointSelector: { matchLabels: { 'firebreak.dev/incident': incidentId, 'firebreak.dev/quarantine': 'true' } },
+        endpointSelector: { matchLabels: { [`quarantine.firebreak.dev/${incidentId.slice(9)}`]: incidentId } },
         ingressDeny: [{ fromEntities: ['all'] }],
         egressDeny: [{ toEntities: ['all'] }],
       },

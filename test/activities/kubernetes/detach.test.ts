@@ -1,3 +1,4 @@
+import type { V1LabelSelector } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { testEnv } from '../../support/env';
 import {
@@ -9,6 +10,7 @@ import {
   identities,
   kubeConfigOf,
   patchesWithoutType,
+  podTemplate,
   recordedActivities,
   runningPods,
   unscopedRequests,
@@ -111,5 +113,53 @@ describe.each(identities)('detachPod as %s', (identity) => {
   it('sent only scoped requests with named patch types', () => {
     expect(unscopedRequests(run.records)).toEqual([]);
     expect(patchesWithoutType(run.records)).toEqual([]);
+  });
+});
+
+/**
+ * Two ReplicaSets share the label `tier`: `web` selects `app=web`, and `canary` selects `tier=fe` on pods
+ * without an `app` label. Removing `app` from a `web` pod would hand it to `canary`.
+ */
+describe.each(identities)('detachPod next to another controller as %s', (identity) => {
+  const admin = adminClients();
+  const node = testEnv().kube.nodes[0] ?? 'kwok-node-0';
+  let namespace = '';
+  let run: ReturnType<typeof recordedActivities>;
+
+  const createReplicaSet = (name: string, selector: V1LabelSelector, labels: Record<string, string>) =>
+    admin.apps.createNamespacedReplicaSet({
+      namespace,
+      body: { metadata: { name }, spec: { replicas: 1, selector, template: podTemplate(labels, node) } },
+    });
+
+  beforeAll(async () => {
+    namespace = await createNamespace(admin, 'fb-adopt');
+    run = recordedActivities(await kubeConfigOf(identity, admin));
+    await createReplicaSet('web', { matchLabels: { app: 'web' } }, { app: 'web', tier: 'fe' });
+    await createReplicaSet(
+      'canary',
+      { matchLabels: { tier: 'fe' }, matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] },
+      { tier: 'fe' },
+    );
+    await runningPods(admin, namespace, 'tier=fe', 2);
+  }, 60_000);
+
+  afterAll(async () => {
+    await deleteNamespace(admin, namespace);
+  });
+
+  it('detachPod leaves a pod that another ReplicaSet would adopt', async () => {
+    const [suspect] = await runningPods(admin, namespace, 'app=web', 1);
+    const name = suspect?.metadata?.name ?? '';
+
+    const result = await run.activities.detachPod({ incidentId: incident(), namespace, pod: name, dryRun: false });
+
+    expect(result.detachUnsafe).toEqual([{ kind: 'ReplicaSet', name: 'canary' }]);
+    expect(result.removedLabels).toEqual({});
+    const after = await admin.core.readNamespacedPod({ namespace, name });
+    expect(after.metadata?.labels).toEqual(suspect?.metadata?.labels);
+    expect(after.metadata?.ownerReferences?.map((owner) => owner.name)).toEqual(['web']);
+    expect(after.metadata?.annotations?.['firebreak.dev/detached-labels']).toBeUndefined();
+    expect(run.records.filter((record) => record.method === 'PATCH')).toEqual([]);
   });
 });

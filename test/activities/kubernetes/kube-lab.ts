@@ -93,15 +93,15 @@ export function recordedActivities(kubeConfig: KubeConfig) {
 }
 
 /**
- * Requests that widen the scope: an empty namespace, an empty label or field selector, a pod list across
- * all namespaces, a delete of a pod collection, or a policy body with an empty pod selector. Written
+ * Requests that widen the scope: an empty namespace, an empty label or field selector, a pod list or watch
+ * across all namespaces, a delete of a pod collection, or a policy body with an empty pod selector. Written
  * independently of the client's own guard, so the check still holds if the guard is wrong.
  */
 export function unscopedRequests(records: KubeRequestRecord[]): string[] {
   return records
     .filter((record) => {
       const emptyNamespace = /\/namespaces\/(\/|$)/.test(record.path);
-      const clusterPods = /^\/api\/v1\/pods\/?$/.test(record.path);
+      const clusterPods = /^\/api\/v1\/(watch\/)?pods\/?$/.test(record.path);
       const podCollectionDelete = record.method === 'DELETE' && /\/namespaces\/[^/]+\/pods\/?$/.test(record.path);
       const emptySelector = ['labelSelector', 'fieldSelector'].some((key) => record.query[key]?.trim() === '');
       const emptyPolicySelector = /"(podSelector|endpointSelector)":\{\}/.test(record.body ?? '');

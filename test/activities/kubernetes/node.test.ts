@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { mergePatch } from '../../../activities/kubernetes/client';
 import {
   adminClients,
   createDeployment,
@@ -17,6 +18,7 @@ import {
   waitFor,
 } from './kube-lab';
 import type { AdminClients } from './kube-lab';
+import { createDaemonSetPod, createMirrorPod } from './node-lab';
 
 const incident = () => `incident-${randomBytes(8).toString('hex')}`;
 
@@ -75,6 +77,52 @@ describe.each(identities)('cordon as %s', (identity) => {
     expect(uncordon).toMatchObject({ uncordoned: false, unschedulable: true });
     expect((await readNode(admin, node)).spec?.unschedulable).toBe(true);
     await admin.core.patchNode({ name: node, body: [{ op: 'remove', path: '/spec/unschedulable' }] });
+  });
+
+  it('cordonNode cordons again after a manual uncordon', async () => {
+    const incidentId = incident();
+    await run.activities.cordonNode({ incidentId, node, dryRun: false });
+    await admin.core.patchNode({ name: node, body: { spec: { unschedulable: false } } }, mergePatch());
+
+    const again = await run.activities.cordonNode({ incidentId, node, dryRun: false });
+
+    expect(again).toEqual({ wasUnschedulable: false });
+    const cordoned = await readNode(admin, node);
+    expect(cordoned.spec?.unschedulable).toBe(true);
+    expect(cordoned.metadata?.annotations?.['firebreak.dev/cordoned-by']).toBe(incidentId);
+    expect(await run.activities.uncordonNode({ incidentId, node, dryRun: false })).toMatchObject({ uncordoned: true });
+    expect((await readNode(admin, node)).spec?.unschedulable).toBeUndefined();
+  });
+
+  it('uncordonNode leaves a cordon set again by someone else', async () => {
+    const incidentId = incident();
+    await run.activities.cordonNode({ incidentId, node, dryRun: false });
+    await admin.core.patchNode({ name: node, body: { spec: { unschedulable: null } } }, mergePatch());
+    await admin.core.patchNode({ name: node, body: { spec: { unschedulable: true } } }, mergePatch());
+
+    const result = await run.activities.uncordonNode({ incidentId, node, dryRun: false });
+
+    const after = await readNode(admin, node);
+    expect(after.spec?.unschedulable).toBe(true);
+    expect(result).toEqual({ uncordoned: false, unschedulable: true, reason: 'cordonChangedSince', dryRun: false });
+    expect(after.metadata?.annotations?.['firebreak.dev/cordoned-by']).toBeUndefined();
+    await admin.core.patchNode({ name: node, body: { spec: { unschedulable: null } } }, mergePatch());
+  });
+
+  it('uncordonNode leaves a cordon of another incident', async () => {
+    const incidentId = incident();
+    await run.activities.cordonNode({ incidentId, node, dryRun: false });
+
+    const other = await run.activities.uncordonNode({ incidentId: incident(), node, dryRun: false });
+
+    expect(other).toEqual({
+      uncordoned: false,
+      unschedulable: true,
+      reason: 'notCordonedByThisIncident',
+      dryRun: false,
+    });
+    expect((await readNode(admin, node)).spec?.unschedulable).toBe(true);
+    await run.activities.uncordonNode({ incidentId, node, dryRun: false });
   });
 
   it('cordonNode in dry run leaves the node schedulable', async () => {
@@ -178,10 +226,17 @@ describe.each(identities)('drainNode as %s', (identity) => {
     expect(result.complete).toBe(false);
     expect(result.evicted).toEqual([`${namespace}/loose`, `${namespace}/${web?.metadata?.name}`].sort());
     expect(result.skipped).toEqual([`${namespace}/agent-0`, `${namespace}/static-${node}`]);
+    // The lab's pod templates set spec.nodeName, so the ReplicaSet's replacement for web lands on the cordoned node.
+    const webPods = await admin.core.listNamespacedPod({ namespace, labelSelector: 'app=web' });
+    const replacement = webPods.items.find((pod) => pod.metadata?.uid !== web?.metadata?.uid);
     expect(result.blocked).toEqual([
       {
         pod: `${namespace}/${ledger?.metadata?.name}`,
         reason: 'eviction refused by PodDisruptionBudget until the deadline (budgets: ledger-pdb)',
+      },
+      {
+        pod: `${namespace}/${replacement?.metadata?.name}`,
+        reason: expect.stringMatching(/^arrived on the node during the drain/),
       },
     ]);
     const still = await admin.core.readNamespacedPod({ namespace, name: ledger?.metadata?.name ?? '' });
@@ -204,69 +259,6 @@ describe.each(identities)('drainNode as %s', (identity) => {
     expect(run.records.filter((record) => record.method === 'DELETE')).toEqual([]);
   });
 });
-
-/**
- * Creates a pod that the DaemonSet `agent` controls. The lab has no scheduler, so the DaemonSet controller
- * cannot place pods itself. It accepts this pod as its daemon pod because the pod carries its controller
- * reference, matches its selector and runs on the only node its nodeSelector picks.
- */
-async function createDaemonSetPod(admin: AdminClients, namespace: string, node: string): Promise<void> {
-  await admin.core.patchNode(
-    { name: node, body: [{ op: 'add', path: '/metadata/labels/firebreak.dev~1test-agent', value: 'yes' }] },
-    undefined,
-  );
-  const labels = { app: 'agent' };
-  const daemonSet = await admin.apps.createNamespacedDaemonSet({
-    namespace,
-    body: {
-      metadata: { name: 'agent' },
-      spec: {
-        selector: { matchLabels: labels },
-        updateStrategy: { type: 'OnDelete' },
-        template: {
-          metadata: { labels },
-          spec: {
-            nodeSelector: { 'firebreak.dev/test-agent': 'yes' },
-            containers: [{ name: 'agent', image: 'registry.example.net/agent:1' }],
-          },
-        },
-      },
-    },
-  });
-  const owner = {
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    name: 'agent',
-    uid: daemonSet.metadata?.uid ?? '',
-    controller: true,
-  };
-  await admin.core.createNamespacedPod({
-    namespace,
-    body: {
-      metadata: { name: 'agent-0', labels, ownerReferences: [owner] },
-      spec: { nodeName: node, containers: [{ name: 'agent', image: 'registry.example.net/agent:1' }] },
-    },
-  });
-}
-
-/** Creates a mirror pod as the kubelet posts one for a static pod, with the mirror annotation and the node as owner. */
-async function createMirrorPod(admin: AdminClients, namespace: string, node: string): Promise<void> {
-  const nodeObject = await admin.core.readNode({ name: node });
-  await admin.core.createNamespacedPod({
-    namespace,
-    body: {
-      metadata: {
-        name: `static-${node}`,
-        labels: { app: 'static' },
-        annotations: { 'kubernetes.io/config.mirror': 'mirror-hash', 'kubernetes.io/config.source': 'file' },
-        ownerReferences: [
-          { apiVersion: 'v1', kind: 'Node', name: node, uid: nodeObject.metadata?.uid ?? '', controller: true },
-        ],
-      },
-      spec: { nodeName: node, containers: [{ name: 'static', image: 'registry.example.net/static:1' }] },
-    },
-  });
-}
 
 describe.each(identities)('drainNode with overlapping budgets as %s', (identity) => {
   const admin = adminClients();

@@ -16,6 +16,7 @@ import {
 
 const incident = () => `incident-${randomBytes(8).toString('hex')}`;
 const policyNameOf = (incidentId: string) => `firebreak-quarantine-${incidentId.slice('incident-'.length)}`;
+const quarantineKeyOf = (incidentId: string) => `quarantine.firebreak.dev/${incidentId.slice('incident-'.length)}`;
 
 describe.each(identities)('quarantine as %s', (identity) => {
   const admin = adminClients();
@@ -49,15 +50,17 @@ describe.each(identities)('quarantine as %s', (identity) => {
     expect(result.policyName).toBe(policyNameOf(incidentId));
     expect(result.cniPolicies).toEqual([]);
     const policy = await admin.networking.readNamespacedNetworkPolicy({ namespace, name: result.policyName });
-    expect(policy.spec?.podSelector?.matchLabels).toEqual({
-      'firebreak.dev/incident': incidentId,
-      'firebreak.dev/quarantine': 'true',
-    });
+    expect(policy.spec?.podSelector?.matchLabels).toEqual({ [quarantineKeyOf(incidentId)]: incidentId });
     expect(policy.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(policy.spec?.ingress ?? []).toEqual([]);
     expect(policy.spec?.egress ?? []).toEqual([]);
     expect(policy.metadata?.labels?.['firebreak.dev/incident']).toBe(incidentId);
-    expect(await readLabels('suspect')).toMatchObject({ app: 'shop', 'firebreak.dev/incident': incidentId });
+    expect(await readLabels('suspect')).toEqual({
+      app: 'shop',
+      [quarantineKeyOf(incidentId)]: incidentId,
+      'firebreak.dev/incident': incidentId,
+      'firebreak.dev/quarantine': 'true',
+    });
     expect(await readLabels('bystander')).toEqual({ app: 'shop' });
 
     await run.activities.releasePodQuarantine({ incidentId, namespace, pod: 'suspect', dryRun: false });
@@ -109,6 +112,7 @@ describe.each(identities)('quarantine as %s', (identity) => {
 
   it('quarantinePod leaves a foreign policy with its name alone', async () => {
     const incidentId = incident();
+    const labelsBefore = await readLabels('suspect');
     const name = policyNameOf(incidentId);
     const foreign = await admin.networking.createNamespacedNetworkPolicy({
       namespace,
@@ -127,7 +131,8 @@ describe.each(identities)('quarantine as %s', (identity) => {
     expect(after.metadata?.resourceVersion).toBe(foreign.metadata?.resourceVersion);
     const release = await run.activities.releasePodQuarantine({ incidentId, namespace, pod: 'suspect', dryRun: false });
     expect(release.foreign).toEqual([`NetworkPolicy ${namespace}/${name}`]);
-    expect(release.unlabelled).toBe(true);
+    expect(release.unlabelled).toBe(false);
+    expect(await readLabels('suspect')).toEqual(labelsBefore);
     await admin.networking.deleteNamespacedNetworkPolicy({ namespace, name });
   });
 

@@ -15,6 +15,7 @@ import {
   recordedActivities,
   runningPods,
   unscopedRequests,
+  waitFor,
   type AdminClients,
 } from './kube-lab';
 
@@ -84,6 +85,11 @@ describe.each(identities)('incident recovery as %s', (identity) => {
       },
     });
     await runningPods(admin, namespace, 'app in (shop,db)', 3);
+    // The deployment controller annotates the Deployment with its revision; the snapshots must not race it.
+    await waitFor('the shop Deployment revision annotation', async () => {
+      const deployment = await admin.apps.readNamespacedDeployment({ namespace, name: 'shop' });
+      return deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'];
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -116,7 +122,7 @@ describe.each(identities)('incident recovery as %s', (identity) => {
 
     expect(quarantine).toMatchObject({ isolation: 'incomplete', allowingPolicies: ['allow-shop'] });
     expect(cordon).toEqual({ wasUnschedulable: false });
-    expect(scale).toEqual({ previousReplicas: 1 });
+    expect(scale).toMatchObject({ previousReplicas: 1, replicas: 0 });
     expect(pause).toMatchObject({ wasPaused: false });
     const during = await snapshot(admin, namespace, node);
     expect(during).not.toEqual(before);

@@ -1,6 +1,7 @@
 import { testEnv } from '../../support/env';
 import {
   adminClients,
+  container,
   createDeployment,
   createNamespace,
   createPod,
@@ -75,6 +76,25 @@ describe.each(identities)('resolveTarget as %s', (identity) => {
 
   it('resolveTarget resolves a standalone pod without owners', async () => {
     const result = await run.activities.resolveTarget({ incidentId, namespace, pod: 'debug-tools' });
+
+    expect(result.status).toBe('resolved');
+    if (result.status !== 'resolved') return;
+    expect(result.target.owners).toEqual([]);
+    expect(result.target.workload).toBeUndefined();
+  });
+
+  it('resolveTarget ignores owner references that are not controllers', async () => {
+    const deployment = await admin.apps.readNamespacedDeployment({ namespace, name: 'web' });
+    const reference = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: deployment.metadata?.uid ?? '' };
+    await admin.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'claims-web', labels: { run: 'claims-web' }, ownerReferences: [reference] },
+        spec: { nodeName: node, containers: [container()] },
+      },
+    });
+
+    const result = await run.activities.resolveTarget({ incidentId, namespace, pod: 'claims-web' });
 
     expect(result.status).toBe('resolved');
     if (result.status !== 'resolved') return;

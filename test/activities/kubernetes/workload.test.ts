@@ -18,6 +18,7 @@ import {
 } from './kube-lab';
 
 const incident = () => `incident-${randomBytes(8).toString('hex')}`;
+const recordKeyOf = (incidentId: string) => `replicas.firebreak.dev/${incidentId.slice('incident-'.length)}`;
 const trustedDigest = `registry.example.net/shop/app@sha256:${'ab'.repeat(32)}`;
 
 describe.each(identities)('workload actions as %s', (identity) => {
@@ -84,13 +85,14 @@ describe.each(identities)('workload actions as %s', (identity) => {
     const down = await run.activities.scaleWorkload({ ...input, replicas: 0 });
     const downAgain = await run.activities.scaleWorkload({ ...input, replicas: 0 });
 
-    expect(down).toEqual({ previousReplicas: 2 });
-    expect(downAgain).toEqual({ previousReplicas: 2 });
+    expect(down).toEqual({ previousReplicas: 2, replicas: 0, dryRun: false });
+    expect(downAgain).toEqual({ previousReplicas: 2, replicas: 0, dryRun: false });
     const scaled = await readStatefulSet();
     expect(scaled.spec?.replicas).toBe(0);
-    expect(JSON.parse(scaled.metadata?.annotations?.['firebreak.dev/previous-replicas'] ?? '{}')).toEqual({
+    expect(JSON.parse(scaled.metadata?.annotations?.[recordKeyOf(incidentId)] ?? '{}')).toEqual({
       incidentId,
-      replicas: 2,
+      previousReplicas: 2,
+      setReplicas: 0,
     });
     await waitFor('db pods to stop', async () =>
       (await admin.core.listNamespacedPod({ namespace, labelSelector: 'app=db' })).items.length === 0
@@ -100,10 +102,10 @@ describe.each(identities)('workload actions as %s', (identity) => {
 
     const up = await run.activities.scaleWorkload({ ...input, replicas: down.previousReplicas });
 
-    expect(up).toEqual({ previousReplicas: 2 });
+    expect(up).toEqual({ previousReplicas: 2, replicas: 2, restored: true, dryRun: false });
     const restored = await readStatefulSet();
     expect(restored.spec?.replicas).toBe(2);
-    expect(restored.metadata?.annotations?.['firebreak.dev/previous-replicas']).toBeUndefined();
+    expect(restored.metadata?.annotations?.[recordKeyOf(incidentId)]).toBeUndefined();
     await runningPods(admin, namespace, 'app=db', 2);
   });
 
@@ -112,10 +114,10 @@ describe.each(identities)('workload actions as %s', (identity) => {
 
     const result = await run.activities.scaleWorkload({ ...input, dryRun: true });
 
-    expect(result).toEqual({ previousReplicas: 1 });
+    expect(result).toEqual({ previousReplicas: 1, replicas: 0, dryRun: true });
     const deployment = await readDeployment();
     expect(deployment.spec?.replicas).toBe(1);
-    expect(deployment.metadata?.annotations?.['firebreak.dev/previous-replicas']).toBeUndefined();
+    expect(deployment.metadata?.annotations?.[recordKeyOf(input.incidentId)]).toBeUndefined();
   });
 
   it('pauseRollout and resumeRollout undo only their own pause', async () => {
