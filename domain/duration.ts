@@ -4,52 +4,73 @@
  */
 
 const unitMs = {
-  ms: 1,
-  s: 1_000,
-  m: 60_000,
-  h: 3_600_000,
   d: 86_400_000,
+  h: 3_600_000,
+  m: 60_000,
+  s: 1_000,
+  ms: 1,
 } as const;
 
 type DurationUnit = keyof typeof unitMs;
 
-/** Syntax of a duration string: one or more whole numbers, each followed by a unit. */
-export const durationPattern = /^(?:\d+(?:ms|s|m|h|d))+$/;
+/** Units from the largest to the smallest, the order in which a duration must write them. */
+const unitOrder: readonly DurationUnit[] = ['d', 'h', 'm', 's', 'ms'];
+
+/**
+ * Syntax of a duration string: whole numbers, each followed by a unit, each unit at most once and from the
+ * largest to the smallest, so `1h30m` is valid and `30m1h` or `5m5m` are not.
+ */
+export const durationPattern = /^(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
 const partPattern = /(\d+)(ms|s|m|h|d)/g;
 
-const expectedText = 'expected whole numbers with a unit (ms, s, m, h, d), for example 30s, 5m, 4h, 1d or 1h30m';
+const expectedText =
+  'expected whole numbers with a unit (ms, s, m, h, d), each unit once and the largest first, ' +
+  'for example 30s, 5m, 4h, 1d or 1h30m';
 
 /** Thrown when a string is not a valid duration; the message names the value and the expected form. */
 export class InvalidDurationError extends Error {
-  constructor(readonly value: string) {
-    super(`invalid duration ${JSON.stringify(value)}: ${expectedText}`);
+  constructor(
+    readonly value: string,
+    reason = expectedText,
+  ) {
+    super(`invalid duration ${JSON.stringify(value)}: ${reason}`);
     this.name = 'InvalidDurationError';
   }
 }
 
 /** Parses a duration string into milliseconds; throws InvalidDurationError on anything else. */
 export function parseDurationMs(value: string): number {
-  if (!durationPattern.test(value)) {
-    throw new InvalidDurationError(value);
+  const match = durationPattern.exec(value);
+  if (match === null) {
+    throw new InvalidDurationError(value, durationSyntaxProblem(value));
   }
 
   let totalMs = 0;
-  for (const match of value.matchAll(partPattern)) {
-    const unit = match[2];
-    if (unit === undefined || !isDurationUnit(unit)) {
-      throw new InvalidDurationError(value);
+  for (const [index, unit] of unitOrder.entries()) {
+    const amount = match[index + 1];
+    if (amount !== undefined) {
+      totalMs += Number(amount) * unitMs[unit];
     }
-    totalMs += Number(match[1]) * unitMs[unit];
   }
 
   if (!Number.isSafeInteger(totalMs)) {
-    throw new InvalidDurationError(value);
+    throw new InvalidDurationError(value, 'the value is too large to count in milliseconds');
   }
   return totalMs;
 }
 
-function isDurationUnit(text: string): text is DurationUnit {
-  return Object.hasOwn(unitMs, text);
+/** Explains why a string that fails durationPattern is not a duration. */
+function durationSyntaxProblem(value: string): string {
+  const parts = [...value.matchAll(partPattern)];
+  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== value) {
+    return expectedText;
+  }
+  const units = parts.map((part) => part[2] ?? '');
+  const repeated = units.find((unit, index) => units.indexOf(unit) !== index);
+  if (repeated !== undefined) {
+    return `the unit ${repeated} appears more than once; write each unit once, for example 1h30m`;
+  }
+  return 'the units are out of order; write the largest unit first, for example 1h30m';
 }
 
 /** Returns true when parseDurationMs accepts the value. */
@@ -73,7 +94,7 @@ export function formatDurationMs(durationMs: number): string {
 
   let restMs = durationMs;
   let text = '';
-  for (const unit of ['d', 'h', 'm', 's', 'ms'] as const) {
+  for (const unit of unitOrder) {
     const amount = Math.floor(restMs / unitMs[unit]);
     if (amount > 0) {
       text += `${amount}${unit}`;

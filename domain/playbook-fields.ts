@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { durationPattern, isValidDuration } from './duration';
+import { InvalidDurationError, durationPattern, formatDurationMs, parseDurationMs } from './duration';
 
 /**
  * Building blocks of the playbook schema: strict objects whose unknown-field errors list the allowed
- * fields, duration strings, and matchers that are either an exact value or a `/regex/flags` pattern.
+ * fields, duration strings, and Kubernetes names.
  */
 
 /** Creates a strict object whose unknown-field error names the closest allowed field. */
@@ -47,15 +47,68 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
-/** A duration string such as `30s`, `5m`, `4h` or `1d`. */
+/** Maximum of every playbook duration: 365 days. Fields with a lower maximum check it as well. */
+export const maxPlaybookDurationMs = 365 * 86_400_000;
+
+function invalidDurationMessage(value: unknown): string {
+  try {
+    parseDurationMs(String(value));
+  } catch (error) {
+    if (error instanceof InvalidDurationError) {
+      return error.message;
+    }
+  }
+  return `invalid duration ${JSON.stringify(value)}`;
+}
+
+function checkDurationMaximum(value: string, context: z.core.$RefinementCtx<string>): void {
+  if (durationPattern.test(value) && !withinPlaybookMaximum(value)) {
+    const maximum = formatDurationMs(maxPlaybookDurationMs);
+    context.addIssue({ code: 'custom', message: `duration ${value} is longer than the maximum of ${maximum}` });
+  }
+}
+
+/** Returns true when a duration with valid syntax is at most maxPlaybookDurationMs. */
+function withinPlaybookMaximum(value: string): boolean {
+  try {
+    return parseDurationMs(value) <= maxPlaybookDurationMs;
+  } catch {
+    return false; // Too large to count in milliseconds.
+  }
+}
+
+/** A duration string such as `30s`, `5m`, `4h` or `1d`, each unit once and the largest first. */
 export const durationSchema = z
   .string()
-  .regex(durationPattern, {
-    error: (issue) =>
-      `invalid duration ${JSON.stringify(issue.input)}: expected whole numbers with a unit (ms, s, m, h, d), for example 30s, 5m, 4h or 1h30m`,
-  })
-  .refine((value) => !durationPattern.test(value) || isValidDuration(value), { error: 'duration is too long' })
-  .meta({ id: 'Duration', description: 'Duration such as 30s, 5m, 4h, 1d or 1h30m.' });
+  .regex(durationPattern, { error: (issue) => invalidDurationMessage(issue.input) })
+  .superRefine(checkDurationMaximum)
+  .meta({ id: 'Duration', description: 'Duration such as 30s, 5m, 4h, 1d or 1h30m; each unit once, largest first.' });
+
+/**
+ * Returns why a valid duration of a field is outside its limits, with the value and the limit, or undefined
+ * when it is within them. A value that the duration schema rejects (bad syntax, or beyond 365 days) is left
+ * to that schema's error, so each mistake is reported once.
+ */
+export function durationLimitProblem(
+  field: string,
+  value: string,
+  minimumMs: number,
+  maximumMs: number,
+): string | undefined {
+  if (!durationPattern.test(value) || !withinPlaybookMaximum(value)) {
+    return undefined;
+  }
+  const durationMs = parseDurationMs(value);
+  if (durationMs < minimumMs) {
+    return minimumMs === 1
+      ? `${field} ${value} must be longer than zero`
+      : `${field} ${value} is shorter than the minimum of ${formatDurationMs(minimumMs)}`;
+  }
+  if (durationMs > maximumMs) {
+    return `${field} ${value} is longer than the maximum of ${formatDurationMs(maximumMs)}`;
+  }
+  return undefined;
+}
 
 /** Kubernetes namespace name (RFC 1123 label). */
 export const namespaceNameSchema = z
@@ -70,60 +123,6 @@ export const labelKeySchema = z
     error: (issue) => `invalid label key ${JSON.stringify(issue.input)}: expected a Kubernetes label key`,
   })
   .max(317);
-
-export type ParsedMatcher = { kind: 'exact'; value: string } | { kind: 'pattern'; source: string; flags: string };
-
-const patternSyntax = /^\/(.+)\/([dgimsuvy]*)$/s;
-const allowedFlags = new Set(['i', 'm', 's', 'u']);
-const maxPatternLength = 512;
-
-/**
- * Splits a matcher into an exact value or a pattern. A value is a pattern when it has the form
- * `/source/flags` with JavaScript regex flags. `/etc/shadow` is exact because `shadow` is not a set of flags.
- */
-export function parseMatcher(text: string): ParsedMatcher {
-  const match = patternSyntax.exec(text);
-  const source = match?.[1];
-  if (match === null || source === undefined) {
-    return { kind: 'exact', value: text };
-  }
-  return { kind: 'pattern', source, flags: match[2] ?? '' };
-}
-
-/** Returns why a pattern matcher is not allowed, or undefined when it compiles and is accepted. */
-export function patternProblem(source: string, flags: string): string | undefined {
-  const badFlags = [...flags].filter((flag) => !allowedFlags.has(flag));
-  if (badFlags.length > 0) {
-    return `flag "${badFlags.join('')}" is not allowed; use only i, m, s or u`;
-  }
-  if (source.length > maxPatternLength) {
-    return `pattern is longer than ${maxPatternLength} characters`;
-  }
-  try {
-    new RegExp(source, flags);
-  } catch (error) {
-    return `pattern does not compile: ${error instanceof Error ? error.message : String(error)}`;
-  }
-  // Alert text is attacker-controlled, so a quantified group that itself repeats could backtrack for a
-  // very long time. NOTE: this is a heuristic that catches the common `(a+)+` shapes, not every slow pattern.
-  if (/\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)/.test(source)) {
-    return 'pattern repeats a group that itself repeats, which can backtrack for a very long time; simplify it';
-  }
-  return undefined;
-}
-
-/** A rule or field matcher: an exact value, or `/regex/` with optional flags i, m, s, u. */
-export const matcherSchema = z
-  .string()
-  .min(1)
-  .superRefine((text, context) => {
-    const parsed = parseMatcher(text);
-    const problem = parsed.kind === 'pattern' ? patternProblem(parsed.source, parsed.flags) : undefined;
-    if (problem !== undefined) {
-      context.addIssue({ code: 'custom', message: `invalid pattern ${text}: ${problem}` });
-    }
-  })
-  .meta({ id: 'Matcher', description: 'Exact value, or /regex/ with optional flags i, m, s, u.' });
 
 /** Returns the first duplicate in a list, for "listed twice" errors. */
 export function firstDuplicate<T>(values: readonly T[]): { value: T; index: number } | undefined {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { formatDurationMs, isValidDuration, parseDurationMs } from './duration';
-import { durationSchema, firstDuplicate, strictObject } from './playbook-fields';
+import { isValidDuration, parseDurationMs } from './duration';
+import { durationLimitProblem, durationSchema, firstDuplicate, strictObject } from './playbook-fields';
 
 /**
  * Gate policies: for each decision gate and each severity, whether the gate acts automatically, asks a
@@ -26,16 +26,28 @@ const askOnlyFields = [
   'mention',
 ] as const;
 
-const approversSchema = z
-  .array(z.string().min(1))
-  .meta({ description: 'Slack user ids (U…) or operator names. Empty or missing means nobody may approve.' });
+const approversDescription = 'Slack user ids (U…) or operator names. Empty or missing means nobody may approve.';
+const approversSchema = z.array(z.string().min(1)).meta({ description: approversDescription });
+
+/** A Slack user id (U or W, then uppercase letters and digits) or an operator name such as `lab-operator`. */
+const approverPattern = /^(?:[UW][A-Z0-9]+|[a-z0-9][a-z0-9._-]*)$/;
+
+/**
+ * Approvers as a playbook file writes them. Resolved playbooks keep the looser list above, so a playbook
+ * that an incident pinned before this check still loads.
+ */
+const approverFileSchema = z.string().regex(approverPattern, {
+  error: (issue) =>
+    `invalid approver ${JSON.stringify(issue.input)}: expected a Slack user id (U or W followed by uppercase ` +
+    'letters and digits, for example U024BE7LH) or an operator name (lowercase letters, digits, ., _ and -)',
+});
 const approverGroupsSchema = z
   .array(z.string().min(1))
   .meta({ description: 'Slack user group ids (S…) whose members may approve.' });
 
 const gatePolicyFields = {
   mode: gateModeSchema.meta({ description: 'auto: act at once; ask: wait for a person; skip: do not act.' }),
-  approvers: approversSchema.optional(),
+  approvers: z.array(approverFileSchema).optional().meta({ description: approversDescription }),
   approverGroups: approverGroupsSchema.optional(),
   deadline: durationSchema.optional().meta({ description: 'How long an ask gate waits; required for ask.' }),
   onTimeout: gateTimeoutDecisionSchema
@@ -75,22 +87,25 @@ function checkGatePolicy(policy: GatePolicyFile, context: z.core.$RefinementCtx<
   checkDeadline(policy.deadline, context);
   checkReminder(policy, context);
 
-  const approverCount = policy.approvers?.length ?? 0;
+  // Slack ids and operator names are compared without case, so U1 and u1 count as one person.
+  const approvers = policy.approvers ?? [];
+  const approverCount = new Set(approvers.map((approver) => approver.toLowerCase())).size;
   const groupCount = policy.approverGroups?.length ?? 0;
   if (policy.twoPerson === true && approverCount < 2 && groupCount === 0) {
     context.addIssue({
       code: 'custom',
       path: ['twoPerson'],
-      message: `twoPerson needs at least two possible approvers, but only ${approverCount} is listed; add approvers or approverGroups`,
+      message: `twoPerson needs at least two different approvers, but only ${approverCount} is listed; add approvers or approverGroups`,
     });
   }
 
-  const duplicate = firstDuplicate(policy.approvers ?? []);
+  const duplicate = firstDuplicate(approvers.map((approver) => approver.toLowerCase()));
   if (duplicate !== undefined) {
+    const approver = approvers[duplicate.index] ?? duplicate.value;
     context.addIssue({
       code: 'custom',
       path: ['approvers', duplicate.index],
-      message: `approver ${JSON.stringify(duplicate.value)} is listed twice`,
+      message: `approver ${JSON.stringify(approver)} is listed twice (approvers are compared without case)`,
     });
   }
 }
@@ -105,18 +120,9 @@ function checkDeadline(deadline: string | undefined, context: z.core.$Refinement
     return;
   }
 
-  if (!isValidDuration(deadline)) {
-    return; // The duration schema has already reported the syntax error.
-  }
-  const deadlineMs = parseDurationMs(deadline);
-  if (deadlineMs <= 0) {
-    context.addIssue({ code: 'custom', path: ['deadline'], message: `deadline ${deadline} must be longer than zero` });
-  } else if (deadlineMs > maxGateDeadlineMs) {
-    context.addIssue({
-      code: 'custom',
-      path: ['deadline'],
-      message: `deadline ${deadline} is longer than the maximum of ${formatDurationMs(maxGateDeadlineMs)}`,
-    });
+  const problem = durationLimitProblem('deadline', deadline, 1, maxGateDeadlineMs);
+  if (problem !== undefined) {
+    context.addIssue({ code: 'custom', path: ['deadline'], message: problem });
   }
 }
 

@@ -1,11 +1,11 @@
 import { falcoPriorities, type Alert, type Priority, type Severity } from './alert';
-import { parseMatcher } from './playbook-fields';
 import type { ContainmentStep, MatchConditions, Playbook, PlaybookMatch, SeverityConditions } from './playbook';
+import { matcherAccepts, type Matcher } from './playbook-patterns';
 import { builtinTriagePlaybook } from './playbook-triage';
 
 /**
  * Playbook selection and severity classification for an alert. The code is pure and deterministic, so
- * workflow code may call it. Patterns are compiled once per process and cached.
+ * workflow code may call it. Patterns run on RE2JS, compiled once per process and cached.
  */
 
 /** Facts about an alert that the alert itself does not carry, known once the target is resolved. */
@@ -28,29 +28,6 @@ export interface SeverityClassification {
   reason: string;
   /** Index of the severity rule that applied; absent when the default applied. */
   ruleIndex?: number;
-}
-
-/** Attacker-controlled text is cut to this length before a pattern is tested on it. */
-const maxMatchedTextLength = 4096;
-const patternCache = new Map<string, RegExp>();
-
-function compiledPattern(source: string, flags: string): RegExp {
-  const key = `/${source}/${flags}`;
-  let pattern = patternCache.get(key);
-  if (pattern === undefined) {
-    pattern = new RegExp(source, flags);
-    patternCache.set(key, pattern);
-  }
-  return pattern;
-}
-
-/** Returns true when the text equals an exact matcher or fits a `/regex/` matcher. */
-export function matcherAccepts(matcher: string, text: string): boolean {
-  const parsed = parseMatcher(matcher);
-  if (parsed.kind === 'exact') {
-    return parsed.value === text;
-  }
-  return compiledPattern(parsed.source, parsed.flags).test(text.slice(0, maxMatchedTextLength));
 }
 
 /** Returns true when the priority is the threshold or more severe. */
@@ -131,11 +108,11 @@ export function specificityOf(match: MatchConditions): number[] {
   return [count, rules, ...flags];
 }
 
-function ruleRank(rules: readonly string[] | undefined): number {
+function ruleRank(rules: readonly Matcher[] | undefined): number {
   if (rules === undefined) {
     return 0;
   }
-  return rules.every((rule) => parseMatcher(rule).kind === 'exact') ? 2 : 1;
+  return rules.every((rule) => typeof rule === 'string') ? 2 : 1;
 }
 
 /** Orders two specificities: negative when `a` is more specific. */

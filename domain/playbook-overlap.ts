@@ -1,14 +1,15 @@
 import type { MatchConditions, Playbook } from './playbook';
-import { parseMatcher } from './playbook-fields';
-import { compareSpecificity, matcherAccepts, specificityOf } from './playbook-match';
+import { compareSpecificity, specificityOf } from './playbook-match';
+import { describeMatcher, matcherAccepts, type Matcher } from './playbook-patterns';
 
 /**
  * Static check for two playbooks that could claim the same alert at the same specificity, which would
  * leave the choice between them to their names. An overlap is reported when an example alert that both
- * claim can be built from their conditions.
+ * claim can be built from their conditions. Exclusions are ignored, so two playbooks that differ only in
+ * their exclusions overlap.
  *
- * NOTE: two different `/regex/` matchers are never compared with each other, and exclusions are ignored,
- * so playbooks that differ only there are ordered by name without an error.
+ * NOTE: two different regex matchers are never compared with each other, so two playbooks whose rules are
+ * only different patterns are ordered by name without an error, even when one text fits both.
  */
 
 export interface PlaybookOverlap {
@@ -78,20 +79,20 @@ function sharedAlert(a: MatchConditions, b: MatchConditions): string | undefined
 
 /**
  * Returns a quoted value that one matcher of each list accepts: an exact value the other side accepts, or
- * a pattern both sides write identically.
+ * a regex both sides write identically.
  */
-function sharedValue(a: readonly string[], b: readonly string[]): string | undefined {
+function sharedValue(a: readonly Matcher[], b: readonly Matcher[]): string | undefined {
   for (const [first, second] of [
     [a, b],
     [b, a],
   ] as const) {
     for (const matcher of first) {
-      const parsed = parseMatcher(matcher);
-      if (parsed.kind === 'exact' && second.some((other) => matcherAccepts(other, parsed.value))) {
-        return JSON.stringify(parsed.value);
+      if (typeof matcher === 'string' && second.some((other) => matcherAccepts(other, matcher))) {
+        return JSON.stringify(matcher);
       }
     }
   }
-  const samePattern = a.find((matcher) => parseMatcher(matcher).kind === 'pattern' && b.includes(matcher));
-  return samePattern === undefined ? undefined : `matching ${samePattern}`;
+  const patternsOfB = new Set(b.filter((matcher) => typeof matcher !== 'string').map(describeMatcher));
+  const samePattern = a.find((matcher) => typeof matcher !== 'string' && patternsOfB.has(describeMatcher(matcher)));
+  return samePattern === undefined ? undefined : `text matching ${describeMatcher(samePattern)}`;
 }

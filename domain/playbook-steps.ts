@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { severitySchema } from './alert';
 import { isValidDuration, parseDurationMs } from './duration';
-import { durationSchema, firstDuplicate, labelKeySchema, strictObject } from './playbook-fields';
+import { durationLimitProblem, durationSchema, firstDuplicate, labelKeySchema, strictObject } from './playbook-fields';
 
 /** Containment steps, evidence kinds, escalation target and restore policy of a playbook. */
 
@@ -156,7 +156,9 @@ export const evidenceOptionsSchema = strictObject({
     .default(false)
     .meta({ description: 'Keep Secret values and tokens in the raw artefacts. Reports always redact them.' }),
   maxLogBytes: z.number().int().positive().optional(),
-  execDeadline: durationSchema.optional().meta({ description: 'Deadline of each command run in the container.' }),
+  execDeadline: durationSchema
+    .optional()
+    .meta({ description: 'Deadline of each command run in the container; more than 0 and at most 10m.' }),
 });
 
 const envNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
@@ -178,7 +180,7 @@ const imageDigestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/, {
 export const restoreSchema = strictObject({
   quietPeriod: durationSchema
     .default('30m')
-    .meta({ description: 'Time without new alerts before restore is offered.' }),
+    .meta({ description: 'Time without new alerts before restore is offered; more than 0 and at most 30d.' }),
   trustedDigestSource: z
     .enum(['playbook', 'person'])
     .default('person')
@@ -187,6 +189,42 @@ export const restoreSchema = strictObject({
     .record(z.string().min(1), imageDigestSchema)
     .default({})
     .meta({ description: 'Image repository to trusted digest, for example registry/app: sha256:….' }),
-  watchPeriod: durationSchema.default('24h').meta({ description: 'Heightened watch after restore.' }),
+  watchPeriod: durationSchema
+    .default('24h')
+    .meta({ description: 'Heightened watch after restore, at most 30d; 0s turns the watch off.' }),
 });
 export type RestorePolicy = z.infer<typeof restoreSchema>;
+
+const dayMs = 86_400_000;
+
+/**
+ * Limits of the restore and evidence durations. `watchPeriod: 0s` stays valid because it turns the heightened
+ * watch off, which validation reports as a warning.
+ */
+const stepDurationLimits = [
+  { path: ['restore', 'quietPeriod'], minimumMs: 1, maximumMs: 30 * dayMs },
+  { path: ['restore', 'watchPeriod'], minimumMs: 0, maximumMs: 30 * dayMs },
+  { path: ['evidenceOptions', 'execDeadline'], minimumMs: 1, maximumMs: 10 * 60_000 },
+] as const;
+
+interface StepDurations {
+  restore: { quietPeriod: string; watchPeriod: string };
+  evidenceOptions: { execDeadline?: string | undefined };
+}
+
+/** Checks the restore and evidence durations against their limits. */
+export function checkStepLimits(playbook: StepDurations, context: z.core.$RefinementCtx<StepDurations>): void {
+  const values = {
+    quietPeriod: playbook.restore.quietPeriod,
+    watchPeriod: playbook.restore.watchPeriod,
+    execDeadline: playbook.evidenceOptions.execDeadline,
+  };
+  for (const { path, minimumMs, maximumMs } of stepDurationLimits) {
+    const field = path[1];
+    const value = values[field];
+    const problem = value === undefined ? undefined : durationLimitProblem(field, value, minimumMs, maximumMs);
+    if (problem !== undefined) {
+      context.addIssue({ code: 'custom', path: [...path], message: problem });
+    }
+  }
+}

@@ -1,4 +1,5 @@
 import type { Severity } from './alert';
+import { isValidDuration, parseDurationMs } from './duration';
 import type { Playbook } from './playbook';
 
 /** Settings that are valid but probably not what the author meant; validation reports them without failing. */
@@ -33,6 +34,15 @@ export function playbookWarnings(playbook: Playbook): PlaybookWarning[] {
     warnings.push({
       path: ['containment'],
       message: 'the isolate gate can approve isolation, but containment lists no steps',
+    });
+  }
+
+  const { watchPeriod } = playbook.restore;
+  if (isValidDuration(watchPeriod) && parseDurationMs(watchPeriod) === 0) {
+    warnings.push({
+      path: ['restore', 'watchPeriod'],
+      message:
+        'watchPeriod 0s turns off the heightened watch after restore, so the incident closes as soon as the workload is restored',
     });
   }
 

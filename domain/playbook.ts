@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { alertSourceSchema, prioritySchema, severitySchema, type Severity } from './alert';
 import type { GateName } from './incident';
 import { gatesFileSchema, gatesSchema, type GatePolicy } from './playbook-gates';
-import { labelKeySchema, matcherSchema, namespaceNameSchema, strictObject } from './playbook-fields';
+import { labelKeySchema, namespaceNameSchema, strictObject } from './playbook-fields';
+import { acceptsEveryText, matcherSchema } from './playbook-patterns';
 import {
+  checkStepLimits,
   containmentSchema,
   escalationSchema,
   evidenceOptionsSchema,
@@ -31,7 +33,7 @@ const conditionFields = {
     .array(matcherSchema)
     .min(1, emptyListError)
     .optional()
-    .meta({ description: 'Rule names, exact or /regex/; one must match.' }),
+    .meta({ description: 'Rule names, exact or { regex }; one must match.' }),
   tags: z.array(z.string().min(1)).min(1, emptyListError).optional().meta({ description: 'All must be present.' }),
   priorityAtLeast: prioritySchema.optional(),
   namespaces: z.array(namespaceNameSchema).min(1, emptyListError).optional(),
@@ -44,10 +46,8 @@ const conditionFields = {
     .record(z.string().min(1), matcherSchema)
     .refine(...nonEmptyMap)
     .optional()
-    .meta({ description: 'Sender fields, exact or /regex/; all must match.' }),
+    .meta({ description: 'Sender fields, exact or { regex }; all must match.' }),
 };
-
-export const matchConditionNames = Object.keys(conditionFields) as readonly (keyof typeof conditionFields)[];
 
 function requireSomeCondition(conditions: object, context: z.core.$RefinementCtx<object>): void {
   const set = Object.entries(conditions).filter(([, value]) => value !== undefined && !isEmptyRecord(value));
@@ -60,13 +60,16 @@ function isEmptyRecord(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 }
 
+/** Cross-field checks run only on an otherwise valid value, so a misspelt field causes one error, not several. */
+const onlyWhenValid = { when: (payload: z.core.ParsePayload) => payload.issues.length === 0 };
+
 export const matchConditionsSchema = strictObject(conditionFields).meta({ id: 'MatchConditions' });
 export type MatchConditions = z.infer<typeof matchConditionsSchema>;
 
 export const matchSchema = strictObject({
   ...conditionFields,
   exclude: z
-    .array(matchConditionsSchema.superRefine(requireSomeCondition))
+    .array(matchConditionsSchema.superRefine(requireSomeCondition, onlyWhenValid))
     .default([])
     .meta({ description: 'An alert that fits any entry is never claimed by this playbook.' }),
 });
@@ -80,7 +83,7 @@ export const severityConditionsSchema = strictObject({
     .min(1)
     .optional()
     .meta({ description: 'Nodes with alerts for the same incident, when the caller knows it.' }),
-}).superRefine(requireSomeCondition);
+}).superRefine(requireSomeCondition, onlyWhenValid);
 export type SeverityConditions = z.infer<typeof severityConditionsSchema>;
 
 export const severityPolicySchema = strictObject({
@@ -163,12 +166,28 @@ function checkPlaybook(playbook: PlaybookShape, context: z.core.$RefinementCtx<P
   }
 }
 
-/** True when a match sets no condition, so the playbook claims every alert that no other playbook claims. */
-export function isCatchAll(match: PlaybookMatch): boolean {
-  return matchConditionNames.every((name) => match[name] === undefined || isEmptyRecord(match[name]));
+/**
+ * True when a match does not narrow the alerts it claims, so the playbook claims every alert (of its sources
+ * and priorities) that no other playbook claims. Only rules, tags, namespaces, labels and fields narrow, and
+ * a rules or fields condition narrows nothing when its patterns accept every text.
+ */
+export function isCatchAll(match: MatchConditions): boolean {
+  const { rules, tags, namespaces, labels, fields } = match;
+  const narrowing = [
+    rules !== undefined && rules.length > 0 && !rules.some(acceptsEveryText),
+    tags !== undefined && tags.length > 0,
+    namespaces !== undefined && namespaces.length > 0,
+    labels !== undefined && !isEmptyRecord(labels),
+    fields !== undefined && !isEmptyRecord(fields) && !Object.values(fields).every(acceptsEveryText),
+  ];
+  return !narrowing.includes(true);
 }
 
-/** A playbook that claims every alert must never change a workload without a person's decision. */
+const catchAllText =
+  'a playbook whose match does not narrow the alerts (no rules, tags, namespaces, labels or fields, ' +
+  'or only patterns that accept any text) must not act alone';
+
+/** A playbook that does not narrow its alerts must never change a workload without a person's decision. */
 function checkNeverActsAlone(playbook: PlaybookShape, context: z.core.$RefinementCtx<PlaybookShape>): void {
   for (const gate of ['isolate', 'restore'] as const) {
     for (const severity of severities) {
@@ -177,24 +196,27 @@ function checkNeverActsAlone(playbook: PlaybookShape, context: z.core.$Refinemen
         context.addIssue({
           code: 'custom',
           path: ['gates', gate, severity, 'mode'],
-          message: `a playbook that matches every alert must not act alone, but ${gate} is auto at ${severity}; use ask or skip`,
+          message: `${catchAllText}, but ${gate} is auto at ${severity}; use ask or skip`,
         });
       } else if (policy.mode === 'ask' && policy.onTimeout === 'approve') {
         context.addIssue({
           code: 'custom',
           path: ['gates', gate, severity, 'onTimeout'],
-          message: `a playbook that matches every alert must not act alone, but ${gate} approves on timeout at ${severity}; use reject`,
+          message: `${catchAllText}, but ${gate} approves on timeout at ${severity}; use reject`,
         });
       }
     }
   }
 }
 
-/** Cross-field checks run only on an otherwise valid playbook, so a misspelt field causes one error, not several. */
-const onlyWhenValid = { when: (payload: z.core.ParsePayload) => payload.issues.length === 0 };
-
-/** The playbook file format. Parsing fills defaults and derives each gate's `deadlineMs`. */
-export const playbookSchema = playbookObject(gatesFileSchema).superRefine(checkPlaybook, onlyWhenValid);
+/**
+ * The playbook file format. Parsing fills defaults and derives each gate's `deadlineMs`. The step limits
+ * apply to files only: a playbook pinned by an incident that started under older limits must still load.
+ */
+export const playbookSchema = playbookObject(gatesFileSchema).superRefine((playbook, context) => {
+  checkPlaybook(playbook, context);
+  checkStepLimits(playbook, context);
+}, onlyWhenValid);
 
 /** An already parsed playbook, for example one pinned in workflow input; it re-validates the same output. */
 export const resolvedPlaybookSchema = resolvedPlaybookObject.superRefine(checkPlaybook, onlyWhenValid);
@@ -223,5 +245,5 @@ export {
   type Escalation,
   type RestorePolicy,
 } from './playbook-steps';
-export { parseMatcher, type ParsedMatcher } from './playbook-fields';
+export type { Matcher, RegexMatcher } from './playbook-patterns';
 export type { GateName } from './incident';

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import type { Alert } from '../../domain/alert';
@@ -6,14 +6,16 @@ import { AlertBodyError } from '../../domain/parsers/common';
 import { playbookJsonSchema } from '../../domain/playbook';
 import type { MatchContext } from '../../domain/playbook-match';
 import { selectPlaybook } from '../../domain/playbook-match';
-import { alertFileFormats, readAlertText, type AlertFileFormat } from '../playbooks/alert-file';
+import { alertFileFormats, readAlertFile, type AlertFileFormat } from '../playbooks/alert-file';
 import { formatDiagnostic, loadPlaybookDirectory, type PlaybookLoadResult } from '../playbooks/loader';
 import { planForSelection, renderPlan, type ResponsePlan } from '../playbooks/plan';
+import { printable, printableJson } from '../playbooks/terminal-text';
 
 /**
  * `firebreak playbooks validate|test|schema`. Exit codes for CI: 0 when everything is valid (and, for
  * `test`, a playbook from the directory claims every alert), 1 for invalid playbooks or alerts and for
- * alerts that no playbook claims, 2 for usage errors.
+ * alerts that no playbook claims, 2 for usage errors. Every printed value passes through `printable`, because
+ * alert text is chosen by the attacker and must not forge lines or control the terminal of a CI log.
  */
 
 export const exitOk = 0;
@@ -107,7 +109,7 @@ async function loadDirectory(directory: string, output: CommandOutput): Promise<
   try {
     return await loadPlaybookDirectory(directory);
   } catch (error) {
-    output.err(`firebreak: cannot read playbook directory ${directory}: ${errorMessage(error)}`);
+    output.err(printable(`firebreak: cannot read playbook directory ${directory}: ${errorMessage(error)}`));
     return undefined;
   }
 }
@@ -124,19 +126,21 @@ export async function validateCommand(
   }
 
   for (const diagnostic of result.diagnostics) {
-    output.err(formatDiagnostic(diagnostic));
+    output.err(printable(formatDiagnostic(diagnostic)));
   }
   const errors = result.diagnostics.filter((diagnostic) => diagnostic.level === 'error').length;
   const warnings = result.diagnostics.length - errors;
   const failed = errors > 0 || (warningsAsErrors && warnings > 0);
   if (failed) {
-    output.out(`${errors} error(s), ${warnings} warning(s) in ${directory}`);
+    output.out(printable(`${errors} error(s), ${warnings} warning(s) in ${directory}`));
     return exitProblem;
   }
 
   const names = result.playbooks.map(({ playbook }) => `${playbook.metadata.name} v${playbook.metadata.version}`);
   const warningNote = warnings > 0 ? ` (${warnings} warning(s))` : '';
-  output.out(`${result.playbooks.length} playbook(s) valid in ${directory}: ${names.join(', ')}${warningNote}`);
+  output.out(
+    printable(`${result.playbooks.length} playbook(s) valid in ${directory}: ${names.join(', ')}${warningNote}`),
+  );
   return exitOk;
 }
 
@@ -148,8 +152,8 @@ export async function testCommand(alertFile: string, options: TestOptions, outpu
   }
   const errors = result.diagnostics.filter((diagnostic) => diagnostic.level === 'error');
   if (errors.length > 0) {
-    errors.forEach((diagnostic) => output.err(formatDiagnostic(diagnostic)));
-    output.err(`firebreak: the playbooks in ${options.dir} are invalid; fix them before testing alerts`);
+    errors.forEach((diagnostic) => output.err(printable(formatDiagnostic(diagnostic))));
+    output.err(printable(`firebreak: the playbooks in ${options.dir} are invalid; fix them before testing alerts`));
     return exitProblem;
   }
 
@@ -167,7 +171,7 @@ export async function testCommand(alertFile: string, options: TestOptions, outpu
     planForSelection(alert, selectPlaybook(alert, playbooks, context), context),
   );
   if (options.json === true) {
-    output.out(JSON.stringify(plans, null, 2));
+    output.out(printableJson(JSON.stringify(plans, null, 2)));
   } else {
     output.out(plans.map((plan) => renderPlan(plan, files.get(plan.playbook.name))).join('\n\n'));
   }
@@ -181,10 +185,9 @@ async function readAlerts(
   output: CommandOutput,
 ): Promise<Alert[] | number> {
   try {
-    const text = await readFile(alertFile, 'utf8');
-    return readAlertText(text, format).alerts;
+    return (await readAlertFile(alertFile, format)).alerts;
   } catch (error) {
-    output.err(`firebreak: cannot read alert file ${alertFile}: ${errorMessage(error)}`);
+    output.err(printable(`firebreak: cannot read alert file ${alertFile}: ${errorMessage(error)}`));
     return isMissingFile(error) ? exitUsage : exitProblem;
   }
 }
@@ -192,14 +195,13 @@ async function readAlerts(
 function testExitCode(plans: readonly ResponsePlan[], expected: string | undefined, output: CommandOutput): number {
   let code = exitOk;
   for (const [index, plan] of plans.entries()) {
+    const alert = `alert ${index + 1} (${plan.alert.rule})`;
     if (plan.playbook.usedDefault) {
-      output.err(`firebreak: alert ${index + 1} (${plan.alert.rule}): no playbook in the directory claims it`);
+      output.err(printable(`firebreak: ${alert}: no playbook in the directory claims it`));
       code = exitProblem;
     }
     if (expected !== undefined && plan.playbook.name !== expected) {
-      output.err(
-        `firebreak: alert ${index + 1} (${plan.alert.rule}): expected playbook ${expected}, got ${plan.playbook.name}`,
-      );
+      output.err(printable(`firebreak: ${alert}: expected playbook ${expected}, got ${plan.playbook.name}`));
       code = exitProblem;
     }
   }

@@ -38,9 +38,10 @@ export function formatDiagnostic(diagnostic: PlaybookDiagnostic): string {
 
 /**
  * Drops "missing field" issues that a misspelt sibling explains: `evidense` reports the unknown field with
- * its suggestion, so a second error about the missing `evidence` would only repeat it.
+ * its suggestion, so a second error about the missing `evidence` would only repeat it. Only fields that are
+ * absent from the file count, whatever type the schema expected there.
  */
-export function withoutTypoEchoes(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+export function withoutTypoEchoes(issues: readonly z.core.$ZodIssue[], locator: YamlLocator): z.core.$ZodIssue[] {
   const unknownKeys = new Map<string, string[]>();
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -49,7 +50,7 @@ export function withoutTypoEchoes(issues: readonly z.core.$ZodIssue[]): z.core.$
   }
   return issues.filter((issue) => {
     const field = issue.path.at(-1);
-    if (issue.code !== 'invalid_type' || typeof field !== 'string') {
+    if (issue.code === 'unrecognized_keys' || typeof field !== 'string' || locator.locate(issue.path).found) {
       return true;
     }
     const siblings = unknownKeys.get(JSON.stringify(issue.path.slice(0, -1))) ?? [];
@@ -66,12 +67,23 @@ export function diagnosticFromIssue(issue: z.core.$ZodIssue, file: string, locat
   }
 
   const position = locator.locate(issue.path);
-  let message = issue.message;
-  if (issue.code === 'invalid_type' && !position.found) {
-    const field = issue.path.at(-1);
-    message = `missing required field ${JSON.stringify(String(field ?? ''))}; expected ${issue.expected}`;
-  }
+  const missing = position.found ? undefined : missingFieldMessage(issue);
+  const message = missing ?? issue.message;
   return { level: 'error', file, ...lineAndColumn(position), path: formatFieldPath(issue.path), message };
+}
+
+/** Rewords a type or value issue about a field that the file does not set as a missing field. */
+function missingFieldMessage(issue: z.core.$ZodIssue): string | undefined {
+  const field = JSON.stringify(String(issue.path.at(-1) ?? ''));
+  if (issue.code === 'invalid_type') {
+    return `missing required field ${field}; expected ${issue.expected}`;
+  }
+  if (issue.code === 'invalid_value') {
+    const values = issue.values.map((value) => JSON.stringify(value));
+    const expected = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
+    return `missing required field ${field}; expected ${expected}`;
+  }
+  return undefined;
 }
 
 function lineAndColumn(position: { line: number; column: number }): { line: number; column: number } {

@@ -12,6 +12,8 @@ import {
   withoutTypoEchoes,
   type PlaybookDiagnostic,
 } from './diagnostics';
+import { findInvalidUtf8 } from './utf8';
+import { yamlDialectProblems } from './yaml-dialect';
 import { YamlLocator } from './yaml-locations';
 
 /**
@@ -55,27 +57,47 @@ export function parsePlaybookText(
   if (document.errors.length > 0) {
     return { diagnostics: document.errors.map((error) => yamlDiagnostic(error, file, locator)) };
   }
+  const dialectProblems = yamlDialectProblems(document, text);
+  if (dialectProblems.length > 0) {
+    return {
+      diagnostics: dialectProblems.map(({ offset, message }) =>
+        fileDiagnostic(file, message, locator.position(offset, true)),
+      ),
+    };
+  }
   if (document.contents === null) {
     const message = 'file is empty; expected a playbook starting with apiVersion: firebreak.dev/v1 and kind: Playbook';
-    return { diagnostics: [{ level: 'error', file, line: 1, column: 1, path: '', message }] };
+    return { diagnostics: [fileDiagnostic(file, message)] };
   }
 
   let data: unknown;
   try {
     data = document.toJS({ maxAliasCount });
   } catch (error) {
-    const message = `cannot read the YAML: ${error instanceof Error ? error.message : String(error)}`;
-    return { diagnostics: [{ level: 'error', file, line: 1, column: 1, path: '', message }] };
+    return { diagnostics: [fileDiagnostic(file, `cannot read the YAML: ${errorText(error)}`)] };
   }
 
   const result = playbookSchema.safeParse(data);
   if (!result.success) {
-    const issues = withoutTypoEchoes(result.error.issues);
+    const issues = withoutTypoEchoes(result.error.issues, locator);
     return { diagnostics: issues.map((issue) => diagnosticFromIssue(issue, file, locator)) };
   }
 
   const loaded = { file, playbook: result.data, locator };
   return { loaded, diagnostics: warningsFor(loaded) };
+}
+
+/** Builds an error about a whole file, or about one position in it. */
+function fileDiagnostic(
+  file: string,
+  message: string,
+  position: { line: number; column: number } = { line: 1, column: 1 },
+): PlaybookDiagnostic {
+  return { level: 'error', file, line: position.line, column: position.column, path: '', message };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function yamlDiagnostic(error: YAMLError, file: string, locator: YamlLocator): PlaybookDiagnostic {
@@ -107,21 +129,50 @@ function at(
   return { level, file: loaded.file, line, column, path: formatFieldPath(fieldPath), message };
 }
 
-/** Reads and validates one playbook file. */
+/** Reads and validates one playbook file; a file that cannot be read is an error about that file. */
 export async function loadPlaybookFile(
   file: string,
 ): Promise<{ loaded?: LoadedPlaybook; diagnostics: PlaybookDiagnostic[] }> {
-  const text = await readFile(file);
-  if (text.byteLength > maxPlaybookFileBytes) {
-    const message = `file is ${text.byteLength} bytes, more than the maximum of ${maxPlaybookFileBytes}`;
-    return { diagnostics: [{ level: 'error', file, line: 1, column: 1, path: '', message }] };
+  let bytes: Buffer;
+  try {
+    const { size } = await stat(file);
+    if (size > maxPlaybookFileBytes) {
+      const message = `file is ${size} bytes, more than the maximum of ${maxPlaybookFileBytes}`;
+      return { diagnostics: [fileDiagnostic(file, message)] };
+    }
+    bytes = await readFile(file);
+  } catch (error) {
+    return { diagnostics: [fileDiagnostic(file, unreadableFileMessage(error))] };
   }
-  return parsePlaybookText(text.toString('utf8'), file);
+
+  const invalid = findInvalidUtf8(bytes);
+  if (invalid !== undefined) {
+    const byte = `0x${invalid.byte.toString(16).padStart(2, '0')}`;
+    const message = `file is not valid UTF-8: byte ${byte} at byte offset ${invalid.offset}; save the file as UTF-8`;
+    return { diagnostics: [fileDiagnostic(file, message, invalid)] };
+  }
+  return parsePlaybookText(bytes.toString('utf8'), file);
+}
+
+/** Describes why a playbook file could not be read, in words for the common link and permission errors. */
+function unreadableFileMessage(error: unknown): string {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  switch (code) {
+    case 'ENOENT':
+      return 'cannot read the file: it is a symbolic link whose target does not exist (ENOENT)';
+    case 'ELOOP':
+      return 'cannot read the file: it is a symbolic link that loops back on itself (ELOOP)';
+    case 'EACCES':
+      return 'cannot read the file: permission denied (EACCES)';
+    default:
+      return `cannot read the file: ${errorText(error)}`;
+  }
 }
 
 /**
  * Reads every `*.yaml` and `*.yml` file of a directory (not its subdirectories), validates each, then
  * checks the set: unique names, and no two playbooks claiming the same alerts at the same specificity.
+ * A file that cannot be read (a dangling or looping link, no permission) is an error about that file.
  */
 export async function loadPlaybookDirectory(directory: string): Promise<PlaybookLoadResult> {
   const files = await playbookFiles(directory);
@@ -137,16 +188,16 @@ export async function loadPlaybookDirectory(directory: string): Promise<Playbook
   }
 
   if (files.length === 0) {
-    const message = 'no playbook files (*.yaml or *.yml) in this directory';
-    diagnostics.push({ level: 'error', file: directory, line: 1, column: 1, path: '', message });
+    diagnostics.push(fileDiagnostic(directory, 'no playbook files (*.yaml or *.yml) in this directory'));
   }
   diagnostics.push(...checkPlaybookSet(playbooks));
   return { playbooks, diagnostics };
 }
 
 /**
- * Lists the YAML files of a directory, sorted. Symbolic links to files count, because a Kubernetes
- * ConfigMap volume presents its keys as links; hidden entries such as the volume's `..data` are skipped.
+ * Lists the YAML files of a directory, sorted. Symbolic links count, because a Kubernetes ConfigMap volume
+ * presents its keys as links. Hidden entries such as the volume's `..data` are skipped, and so are links to
+ * directories. A link that cannot be followed stays in the list, so loading reports it as that file's error.
  */
 async function playbookFiles(directory: string): Promise<string[]> {
   const entries = await readdir(directory, { withFileTypes: true });
@@ -156,11 +207,19 @@ async function playbookFiles(directory: string): Promise<string[]> {
       continue;
     }
     const file = path.join(directory, entry.name);
-    if (entry.isFile() || (entry.isSymbolicLink() && (await stat(file)).isFile())) {
+    if (entry.isFile() || (entry.isSymbolicLink() && (await isFileOrBrokenLink(file)))) {
       files.push(file);
     }
   }
   return files.sort();
+}
+
+async function isFileOrBrokenLink(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return true;
+  }
 }
 
 /** Checks a set of valid playbooks for duplicate names and overlapping matches. */

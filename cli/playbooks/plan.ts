@@ -9,6 +9,7 @@ import {
   type MatchContext,
   type PlaybookSelection,
 } from '../../domain/playbook-match';
+import { printable } from './terminal-text';
 
 /** The dry-run plan of `firebreak playbooks test`: what Firebreak would do for one alert, step by step. */
 
@@ -191,7 +192,10 @@ function planNotes(alert: Alert, playbook: Playbook): string[] {
   return notes;
 }
 
-/** Renders a plan as text for a terminal or a CI log. */
+/**
+ * Renders a plan as text for a terminal or a CI log. Each line is escaped on its own, so a line break or a
+ * terminal control sequence in alert text shows as `\u000a` or `\u001b` instead of acting.
+ */
 export function renderPlan(plan: ResponsePlan, file?: string): string {
   const { alert, playbook } = plan;
   const lines = [
@@ -216,5 +220,5 @@ export function renderPlan(plan: ResponsePlan, file?: string): string {
   if (plan.notify !== undefined) {
     lines.push(`Notify    ${plan.notify}`);
   }
-  return lines.join('\n');
+  return lines.map(printable).join('\n');
 }

@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -11,7 +11,7 @@ import {
   validateCommand,
   type CommandOutput,
 } from '../../cli/commands/playbooks';
-import { readAlertText } from '../../cli/playbooks/alert-file';
+import { maxAlertFileBytes, readAlertText } from '../../cli/playbooks/alert-file';
 import { playbookJsonSchema } from '../../domain/playbook';
 
 const repoRoot = path.join(__dirname, '../..');
@@ -75,6 +75,18 @@ describe('playbooks validate', () => {
 
     expect(await validateCommand(scratch, false, capture())).toBe(exitOk);
     expect(await validateCommand(scratch, true, capture())).toBe(exitProblem);
+  });
+
+  test('dangling link fails that file, not the directory', async () => {
+    await copyFile(path.join(playbookDir, 'terminal-shell.yaml'), path.join(scratch, 'terminal-shell.yaml'));
+    await symlink(path.join(scratch, 'absent.yaml'), path.join(scratch, 'dangling.yaml'));
+    const output = capture();
+
+    expect(await validateCommand(scratch, false, output)).toBe(exitProblem);
+    expect(output.stderr).toEqual([
+      `${scratch}/dangling.yaml:1:1: error: cannot read the file: it is a symbolic link whose target does not exist (ENOENT)`,
+    ]);
+    expect(output.stdout).toEqual([`1 error(s), 0 warning(s) in ${scratch}`]);
   });
 
   test('missing directory is a usage error', async () => {
@@ -180,12 +192,93 @@ describe('playbooks test', () => {
     const file = path.join(scratch, 'normalised.json');
     await writeFile(
       file,
-      JSON.stringify({ id: 'a', source: 'syslog', rule: 'x', eventTime: 'now', hostScoped: false }),
+      JSON.stringify([{ id: 'a', source: 'syslog', rule: 'x', eventTime: 'now', hostScoped: false }]),
     );
     const output = capture();
 
     expect(await testCommand(file, { dir: playbookDir }, output)).toBe(exitProblem);
     expect(output.stderr[0]).toContain('0.source: Invalid option');
+  });
+
+  test('control characters in alert text are escaped', async () => {
+    const body = {
+      rule: 'Terminal shell in container\u001b[2J\u001b[31m\nPlaybook  FAKE v9\u0007',
+      time: '2026-03-14T15:02:11Z',
+      priority: 'Notice',
+      hostname: 'node-1',
+      output_fields: {
+        'k8s.ns.name': 'shop-prod',
+        'k8s.pod.name':
+          'web-1\u001b]8;;http://example.invalid/\u001b\\click\u001b]8;;\u001b\\\nSeverity  P3\u202e\u009b',
+      },
+    };
+    const file = path.join(scratch, 'alert.json');
+    await writeFile(file, JSON.stringify(body));
+    const output = capture();
+
+    expect(await testCommand(file, { dir: playbookDir, expect: 'terminal-shell' }, output)).toBe(exitProblem);
+    const printed = [...output.stdout, ...output.stderr].join('\n');
+    // eslint-disable-next-line no-control-regex -- the test looks for raw control characters
+    expect(printed).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(printed.split('\n').filter((line) => /^(Playbook|Severity) /.test(line))).toEqual([
+      expect.stringMatching(/^Playbook {2}triage v1/),
+      expect.stringMatching(/^Severity {2}P3,/),
+    ]);
+    expect(printed).toContain(
+      'Alert     Terminal shell in container\\u001b[2J\\u001b[31m\\u000aPlaybook  FAKE v9\\u0007',
+    );
+    expect(printed).toContain('\\u000aSeverity  P3\\u202e\\u009b');
+    expect(output.stderr).toEqual([
+      'firebreak: alert 1 (Terminal shell in container\\u001b[2J\\u001b[31m\\u000aPlaybook  FAKE v9\\u0007): ' +
+        'expected playbook terminal-shell, got triage',
+    ]);
+  });
+
+  test('--json escapes C1 and bidi controls and stays valid JSON', async () => {
+    const file = path.join(scratch, 'alert.json');
+    const rule = 'Terminal shell in container\u009b2J\u202e';
+    await writeFile(file, JSON.stringify({ rule, time: '2026-03-14T15:02:11Z', hostname: 'node-1' }));
+    const output = capture();
+
+    await testCommand(file, { dir: playbookDir, json: true }, output);
+    const text = output.stdout.join('\n');
+    expect(text).not.toMatch(/[\u0080-\u009f\u202a-\u202e]/);
+    const plans: unknown = JSON.parse(text);
+    expect(plans).toEqual([expect.objectContaining({ alert: expect.objectContaining({ rule }) })]);
+  });
+
+  test('alert file over the size limit is rejected', async () => {
+    const file = path.join(scratch, 'large.json');
+    await writeFile(file, `[${' '.repeat(maxAlertFileBytes)}]`);
+    const output = capture();
+
+    expect(await testCommand(file, { dir: playbookDir }, output)).toBe(exitProblem);
+    expect(output.stderr).toEqual([
+      `firebreak: cannot read alert file ${file}: the file is larger than the maximum of 10485760 bytes (10 MiB); split it up`,
+    ]);
+  });
+
+  test('each element of a mixed file is parsed in its own format', async () => {
+    const falco = await readFile(path.join(fixtureDir, 'falcosidekick-terminal-shell.json'), 'utf8');
+    const trivy = await readFile(path.join(__dirname, 'fixtures/trivy-vulnerable-image.json'), 'utf8');
+    const text = `[${falco}, ${trivy}]`;
+
+    const { format, alerts } = readAlertText(text);
+    expect(format).toBe('mixed');
+    expect(alerts.map((alert) => [alert.source, alert.rule])).toEqual([
+      ['falco', 'Terminal shell in container'],
+      ['generic', readAlertText(trivy).alerts[0]?.rule],
+    ]);
+  });
+
+  test('alert file with a UTF-8 byte order mark is read', async () => {
+    const body = await readFile(path.join(fixtureDir, 'falcosidekick-terminal-shell.json'), 'utf8');
+    const file = path.join(scratch, 'bom.json');
+    await writeFile(file, `\uFEFF${body}`);
+    const output = capture();
+
+    expect(await testCommand(file, { dir: playbookDir, expect: 'terminal-shell' }, output)).toBe(exitOk);
+    expect(output.stderr).toEqual([]);
   });
 
   test('missing alert file is a usage error', async () => {

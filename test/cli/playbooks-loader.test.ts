@@ -101,12 +101,94 @@ describe('parsePlaybookText', () => {
     ]);
   });
 
-  test('fields keys with dots are quoted in the path', () => {
-    const text = playbookYaml('test', '  fields: { proc.cmdline: "/(a+)+/" }');
+  test('regex that RE2 cannot compile names file, line and field', () => {
+    const text = playbookYaml('test', '  fields: { proc.cmdline: { regex: "(?=curl)" } }');
 
     expect(parse(text)).toEqual([
-      expect.stringMatching(/^playbooks\/test\.yaml:9:27: error: match\.fields\["proc\.cmdline"\]: invalid pattern/),
+      'playbooks/test.yaml:9:36: error: match.fields["proc.cmdline"].regex: invalid regex "(?=curl)": ' +
+        'error parsing regexp: invalid or unsupported Perl syntax: `(?=`; ' +
+        'Firebreak uses RE2 syntax, which has no backreferences (\\1) and no lookahead or lookbehind',
     ]);
+  });
+
+  test('plain string that looks like a regex is an exact value', () => {
+    const result = parsePlaybookText(playbookYaml('test', '  fields: { proc.exepath: /usr/bin/su }'), 'test.yaml');
+
+    expect(result.diagnostics).toEqual([]);
+    expect(result.loaded?.playbook.match.fields).toEqual({ 'proc.exepath': '/usr/bin/su' });
+  });
+
+  test('missing enum field says missing and lists the values', () => {
+    const text = playbookYaml('test').replace('    P3: { mode: skip }', '    P3: { }');
+
+    expect(parse(text)).toEqual([
+      'playbooks/test.yaml:17:9: error: gates.isolate.P3.mode: missing required field "mode"; expected one of "auto", "ask", "skip"',
+    ]);
+  });
+
+  test('missing literal field says missing and gives the value', () => {
+    const text = playbookYaml('test').replace('kind: Playbook\n', '');
+
+    expect(parse(text)).toEqual([
+      'playbooks/test.yaml:1:1: error: kind: missing required field "kind"; expected "Playbook"',
+    ]);
+  });
+
+  test('misspelt enum field gives one error', () => {
+    const text = playbookYaml('test').replace('  default: P2', '  defualt: P2');
+
+    expect(parse(text)).toEqual([
+      'playbooks/test.yaml:11:3: error: severity.defualt: unknown field "defualt" (did you mean "default"?); ' +
+        'expected one of: default, reason, rules, senderHint',
+    ]);
+  });
+
+  test('misspelt field in an exclusion gives one error', () => {
+    const matchLines = '  rules: ["Terminal shell in container"]\n  exclude:\n    - namespace: [kube-system]';
+
+    expect(parse(playbookYaml('test', matchLines))).toEqual([
+      expect.stringMatching(
+        /^playbooks\/test\.yaml:11:7: error: match\.exclude\[0\]\.namespace: unknown field "namespace" \(did you mean "namespaces"\?\)/,
+      ),
+    ]);
+  });
+
+  test('too long duration shows the value and the maximum', () => {
+    const text = playbookYaml('test').replace('deadline: 10m', 'deadline: 99999999999999999999d');
+
+    expect(parse(text)).toEqual([
+      'playbooks/test.yaml:15:49: error: gates.isolate.P1.deadline: duration 99999999999999999999d is longer than the maximum of 365d',
+    ]);
+  });
+
+  test('YAML merge key is an error that names merge keys', () => {
+    const text = playbookYaml('test').replace(
+      '    P2: { mode: ask, approvers: [U1], deadline: 30m }',
+      '    P2: &asking { mode: ask, approvers: [U1], deadline: 30m }\n    P3x: { <<: *asking }',
+    );
+
+    expect(parse(text)).toEqual([
+      'playbooks/test.yaml:17:12: error: YAML merge keys (<<) are not supported; write the fields out in full',
+    ]);
+  });
+
+  test.each(['%YAML 1.1', '%TAG !e! tag:example.com,2000:'])('directive %s is an error', (directive) => {
+    expect(parse(`# comment\n${directive}\n---\n${playbookYaml('test')}`)).toEqual([
+      'playbooks/test.yaml:2:1: error: YAML directives (%YAML, %TAG) are not supported: playbooks are always read ' +
+        'as YAML 1.2 with the core schema; remove the directive',
+    ]);
+  });
+
+  test('complex key is a located error without a Node warning', () => {
+    const warning = jest.spyOn(process, 'emitWarning');
+    const text = playbookYaml('test').replace('  version: 2', '  ? [version]\n  : 2');
+
+    try {
+      expect(parse(text)).toEqual(['playbooks/test.yaml:5:5: error: a key must be plain text, but this key is a list']);
+      expect(warning).not.toHaveBeenCalled();
+    } finally {
+      warning.mockRestore();
+    }
   });
 
   test('YAML syntax error names its position', () => {
@@ -214,6 +296,47 @@ describe('loadPlaybookDirectory', () => {
     const { diagnostics, playbooks } = await loadPlaybookDirectory(directory);
     expect(diagnostics).toEqual([]);
     expect(playbooks.map((loaded) => loaded.file)).toEqual([path.join(directory, 'shell.yaml')]);
+  });
+
+  test('dangling link and link loop are errors of their own files', async () => {
+    await writeFile(path.join(directory, 'shell.yaml'), playbookYaml('shell'));
+    await symlink(path.join(directory, 'absent.yaml'), path.join(directory, 'dangling.yaml'));
+    await symlink(path.join(directory, 'loop-b.yaml'), path.join(directory, 'loop-a.yaml'));
+    await symlink(path.join(directory, 'loop-a.yaml'), path.join(directory, 'loop-b.yaml'));
+
+    const { diagnostics, playbooks } = await loadPlaybookDirectory(directory);
+    expect(playbooks.map((loaded) => loaded.playbook.metadata.name)).toEqual(['shell']);
+    expect(diagnostics.map(formatDiagnostic)).toEqual([
+      `${directory}/dangling.yaml:1:1: error: cannot read the file: it is a symbolic link whose target does not exist (ENOENT)`,
+      `${directory}/loop-a.yaml:1:1: error: cannot read the file: it is a symbolic link that loops back on itself (ELOOP)`,
+      `${directory}/loop-b.yaml:1:1: error: cannot read the file: it is a symbolic link that loops back on itself (ELOOP)`,
+    ]);
+  });
+
+  test('bytes that are not UTF-8 are an error with their offset and line', async () => {
+    const text = Buffer.from(playbookYaml('shell').replace('Test playbook.', 'Test \u00e9 playbook.'), 'utf8');
+    const offset = text.indexOf(Buffer.from('\u00e9', 'utf8'));
+    text[offset] = 0xff;
+    await writeFile(path.join(directory, 'shell.yaml'), text);
+
+    const lines = (await loadPlaybookDirectory(directory)).diagnostics.map(formatDiagnostic);
+    expect(lines).toEqual([
+      `${directory}/shell.yaml:6:21: error: file is not valid UTF-8: byte 0xff at byte offset ${offset}; save the file as UTF-8`,
+    ]);
+  });
+
+  test('hostile pattern and exact rule validate quickly', async () => {
+    await writeFile(path.join(directory, 'aaa.yaml'), playbookYaml('aaa', '  rules: [{ regex: "((a+))+$" }]'));
+    await writeFile(
+      path.join(directory, 'bbb.yaml'),
+      playbookYaml('bbb', `  rules: [{ regex: zzz }, "${'a'.repeat(40)}!"]`),
+    );
+
+    const startedMs = performance.now();
+    const { diagnostics, playbooks } = await loadPlaybookDirectory(directory);
+    expect(performance.now() - startedMs).toBeLessThan(2000);
+    expect(diagnostics).toEqual([]);
+    expect(playbooks).toHaveLength(2);
   });
 
   test('directory without playbooks is an error', async () => {

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Alert, Severity } from '../../domain/alert';
+import { parseAlertmanagerBody } from '../../domain/parsers/alertmanager';
 import { parseFalcoBody } from '../../domain/parsers/falco';
 import type { Playbook } from '../../domain/playbook';
 import {
@@ -70,6 +71,27 @@ function auditAlert(rule: string, priority: string, target: Record<string, strin
   return alert;
 }
 
+/** Builds an Alertmanager webhook with one firing alert and the given labels, and parses it. */
+function alertmanagerAlert(labels: Record<string, string>): Alert {
+  const body = {
+    version: '4',
+    groupKey: '{}:{alertname="x"}',
+    status: 'firing',
+    receiver: 'firebreak',
+    alerts: [
+      {
+        status: 'firing',
+        labels: { namespace: 'monitoring', pod: 'node-exporter-7xk2p', node: 'ip-10-0-5-9', ...labels },
+        annotations: { summary: 'Prometheus alert' },
+        startsAt: '2026-03-14T15:20:00Z',
+      },
+    ],
+  };
+  const [alert] = parseAlertmanagerBody(JSON.stringify(body));
+  if (alert === undefined) throw new Error('the Alertmanager parser returned no alert');
+  return alert;
+}
+
 describe('shipped playbooks', () => {
   test('the set holds every shipped response', () => {
     expect(shipped.map((playbook) => playbook.metadata.name).sort()).toEqual([
@@ -121,6 +143,8 @@ describe('fixture alerts', () => {
       { name: 'container-drift', severity: 'P1' },
     ],
     'alertmanager-prometheus-resolved.json': [{ name: 'triage', severity: 'P2' }],
+    'demo-drop-and-exec.json': [{ name: 'container-drift', severity: 'P1' }],
+    'falcosidekick-stratum-connection.json': [{ name: 'crypto-miner', severity: 'P2' }],
   };
 
   test('every fixture has an expectation', () => {
@@ -211,5 +235,37 @@ describe('realistic alerts per playbook', () => {
 
   test('unknown rule goes to triage', () => {
     expect(respond(falcoAlert('Clear Log Activities', 'Warning')).name).toBe('triage');
+  });
+});
+
+describe('Alertmanager alerts', () => {
+  test.each(['KubeletSetnsErrorsHigh', 'CryptoMiningDetectorDown', 'ServiceAccountTokenExpiringSoon'])(
+    'Prometheus alert %s goes to triage',
+    (alertname) => {
+      const alert = alertmanagerAlert({ alertname, severity: 'warning' });
+
+      expect(respond(alert).name).toBe('triage');
+    },
+  );
+
+  test.each(['Crypto miner detector down', 'Setns calls high', 'Service account token expiring'])(
+    'alert %s, which a custom-rule pattern fits, counts only from Falco',
+    (name) => {
+      expect(respond(alertmanagerAlert({ alertname: name, severity: 'warning' })).name).toBe('triage');
+      expect(respond(falcoAlert(name, 'Warning')).name).not.toBe('triage');
+    },
+  );
+
+  test('every exact rule name forwarded by Falcosidekick reaches its playbook', () => {
+    const forwarded = shipped.filter((playbook) => playbook.match.sources?.includes('alertmanager') === true);
+    expect(forwarded.length).toBeGreaterThan(0);
+
+    for (const playbook of forwarded) {
+      for (const rule of playbook.match.rules ?? []) {
+        if (typeof rule !== 'string') continue;
+        const alert = alertmanagerAlert({ alertname: rule, rule, source: 'falco', priority: 'Warning' });
+        expect({ rule, playbook: respond(alert).name }).toEqual({ rule, playbook: playbook.metadata.name });
+      }
+    }
   });
 });

@@ -4,11 +4,11 @@ import {
   classifySeverity,
   compareSpecificity,
   conditionsHold,
-  matcherAccepts,
   selectPlaybook,
   specificityOf,
 } from '../../domain/playbook-match';
 import { findOverlaps } from '../../domain/playbook-overlap';
+import { matcherAccepts } from '../../domain/playbook-patterns';
 import { alert, playbook, playbookInput } from './playbook-builders';
 
 const shellRule = 'Terminal shell in container';
@@ -19,14 +19,22 @@ describe('matcherAccepts', () => {
     expect(matcherAccepts(shellRule, `${shellRule} (copy)`)).toBe(false);
   });
 
-  test('pattern matcher honours its flags', () => {
-    expect(matcherAccepts('/^drop and execute/i', 'Drop and execute new binary in container')).toBe(true);
-    expect(matcherAccepts('/^drop and execute/', 'Drop and execute new binary in container')).toBe(false);
+  test('regex matcher honours its flags', () => {
+    const rule = 'Drop and execute new binary in container';
+
+    expect(matcherAccepts({ regex: '^drop and execute', flags: 'i' }, rule)).toBe(true);
+    expect(matcherAccepts({ regex: '^drop and execute' }, rule)).toBe(false);
   });
 
   test('a path with slashes is an exact value', () => {
     expect(matcherAccepts('/etc/shadow', '/etc/shadow')).toBe(true);
     expect(matcherAccepts('/etc/shadow', 'etc')).toBe(false);
+  });
+
+  test('a path that looks like a regex with flags is exact', () => {
+    expect(matcherAccepts('/usr/bin/su', '/usr/bin/su')).toBe(true);
+    expect(matcherAccepts('/usr/bin/su', '/usr/bin/sudo')).toBe(false);
+    expect(matcherAccepts('/usr/bin/id', '/usr/bin/id')).toBe(true);
   });
 });
 
@@ -62,7 +70,7 @@ describe('conditionsHold', () => {
   });
 
   test('fields match exact values and patterns', () => {
-    const conditions = { fields: { 'proc.cmdline': '/stratum\\+tcp/', 'user.uid': '0' } };
+    const conditions = { fields: { 'proc.cmdline': { regex: 'stratum\\+tcp' }, 'user.uid': '0' } };
     const miner = alert({
       fields: { 'proc.cmdline': 'xmrig -o stratum+tcp://pool.example.invalid:3333', 'user.uid': 0 },
     });
@@ -82,7 +90,7 @@ describe('conditionsHold', () => {
 
 describe('specificityOf', () => {
   test('more conditions win', () => {
-    const two = specificityOf({ rules: ['/shell/'], namespaces: ['shop-prod'] });
+    const two = specificityOf({ rules: [{ regex: 'shell' }], namespaces: ['shop-prod'] });
     const one = specificityOf({ rules: [shellRule] });
 
     expect(compareSpecificity(two, one)).toBeLessThan(0);
@@ -90,7 +98,7 @@ describe('specificityOf', () => {
 
   test('exact rules outrank patterns at equal count', () => {
     const exact = specificityOf({ rules: [shellRule] });
-    const pattern = specificityOf({ rules: ['/shell/'] });
+    const pattern = specificityOf({ rules: [{ regex: 'shell' }] });
 
     expect(compareSpecificity(exact, pattern)).toBeLessThan(0);
   });
@@ -130,8 +138,8 @@ describe('selectPlaybook', () => {
   });
 
   test('equal specificity falls back to the name', () => {
-    const zulu = playbook('zulu', { rules: ['/shell/'] });
-    const alpha = playbook('alpha', { rules: ['/container/'] });
+    const zulu = playbook('zulu', { rules: [{ regex: 'shell' }] });
+    const alpha = playbook('alpha', { rules: [{ regex: 'container' }] });
 
     expect(selectPlaybook(alert(), [zulu, alpha]).playbook.metadata.name).toBe('alpha');
     expect(selectPlaybook(alert(), [alpha, zulu]).playbook.metadata.name).toBe('alpha');
@@ -219,9 +227,9 @@ describe('findOverlaps', () => {
   });
 
   test('shared namespace and exact rule accepted by a pattern overlap', () => {
-    const first = playbook('a', { rules: [shellRule, '/^Drop/'], namespaces: ['shop-prod', 'shop-dev'] });
+    const first = playbook('a', { rules: [shellRule, { regex: '^Drop' }], namespaces: ['shop-prod', 'shop-dev'] });
     const second = playbook('b', {
-      rules: ['Drop and execute new binary in container', '/x/'],
+      rules: ['Drop and execute new binary in container', { regex: 'x' }],
       namespaces: ['shop-dev'],
     });
 
@@ -247,5 +255,31 @@ describe('findOverlaps', () => {
     const [overlap] = findOverlaps([playbook('a'), playbook('b')]);
 
     expect(overlap?.example).toBe('every alert');
+  });
+
+  test('playbooks that differ only in exclusions overlap', () => {
+    const first = playbook('a', { rules: [shellRule] });
+    const second = playbook('b', { rules: [shellRule], exclude: [{ namespaces: ['kube-system'] }] });
+
+    expect(findOverlaps([first, second]).map((overlap) => overlap.example)).toEqual([`rule "${shellRule}"`]);
+  });
+
+  test('identical regex matchers overlap whatever the flag order', () => {
+    const first = playbook('a', { rules: [{ regex: '^Drop', flags: 'is' }] });
+    const second = playbook('b', { rules: [{ regex: '^Drop', flags: 'si' }] });
+
+    expect(findOverlaps([first, second]).map((overlap) => overlap.example)).toEqual([
+      'rule text matching regex "^Drop" (flags is)',
+    ]);
+  });
+
+  test('hostile exact rule against a regex is checked in linear time', () => {
+    const first = playbook('a', { rules: [{ regex: '((a+))+$' }] });
+    const second = playbook('b', { rules: [{ regex: 'zzz' }, `${'a'.repeat(4000)}!`] });
+
+    const startedMs = performance.now();
+    const overlaps = findOverlaps([first, second]);
+    expect(performance.now() - startedMs).toBeLessThan(1000);
+    expect(overlaps).toEqual([]);
   });
 });

@@ -88,6 +88,26 @@ describe('playbookSchema', () => {
     ]);
   });
 
+  test('twoPerson needs approvers that differ beyond letter case', () => {
+    const issues = issuesOf(withIsolate({ mode: 'ask', deadline: '5m', approvers: ['U1', 'u1'], twoPerson: true }));
+
+    expect(issues.map((issue) => issue.path)).toEqual(['gates.isolate.P1.twoPerson', 'gates.isolate.P1.approvers.1']);
+    expect(issues[0]?.message).toContain('at least two different approvers');
+  });
+
+  test.each(['*', ' ', '', '@channel', '<!everyone>', 'u1 u2', 'Alice'])('approver %j is rejected', (approver) => {
+    const issues = issuesOf(withIsolate({ mode: 'ask', deadline: '5m', approvers: [approver] }));
+
+    expect(issues).toEqual([expect.objectContaining({ path: 'gates.isolate.P1.approvers.0' })]);
+    expect(issues[0]?.message).toContain(`invalid approver ${JSON.stringify(approver)}`);
+  });
+
+  test('Slack user ids and operator names are approvers', () => {
+    const approvers = ['U024BE7LH', 'W0123ABC', 'lab-operator', 'alice.smith', 'ops_1'];
+
+    expect(issuesOf(withIsolate({ mode: 'ask', deadline: '5m', approvers }))).toEqual([]);
+  });
+
   test('twoPerson accepts an approver group', () => {
     const issues = issuesOf(withIsolate({ mode: 'ask', deadline: '5m', approverGroups: ['S1'], twoPerson: true }));
 
@@ -98,6 +118,30 @@ describe('playbookSchema', () => {
     const issues = issuesOf(withIsolate({ mode: 'ask', deadline: '5m', reminderBefore: '10m' }));
 
     expect(issues).toEqual([expect.objectContaining({ path: 'gates.isolate.P1.reminderBefore' })]);
+  });
+
+  test.each([
+    ['5m5m', 'the unit m appears more than once'],
+    ['30m1h', 'the units are out of order'],
+    ['99999999999999999999d', 'duration 99999999999999999999d is longer than the maximum of 365d'],
+  ])('deadline %s is an error naming the value', (deadline, message) => {
+    const issues = issuesOf(withIsolate({ mode: 'ask', deadline }));
+
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toBe('gates.isolate.P1.deadline');
+    expect(issues[0]?.message).toContain(message);
+  });
+
+  test.each([
+    ['restore', 'quietPeriod', '0s', 'quietPeriod 0s must be longer than zero'],
+    ['restore', 'quietPeriod', '31d', 'quietPeriod 31d is longer than the maximum of 30d'],
+    ['restore', 'watchPeriod', '100d', 'watchPeriod 100d is longer than the maximum of 30d'],
+    ['evidenceOptions', 'execDeadline', '0ms', 'execDeadline 0ms must be longer than zero'],
+    ['evidenceOptions', 'execDeadline', '11m', 'execDeadline 11m is longer than the maximum of 10m'],
+  ])('%s.%s %s is an error', (section, field, value, message) => {
+    const input = { ...playbookInput('limits', { rules: ['x'] }), [section]: { [field]: value } };
+
+    expect(issuesOf(input)).toEqual([{ path: `${section}.${field}`, message }]);
   });
 
   test('missing gate severity is an error at its path', () => {
@@ -139,14 +183,47 @@ describe('playbookSchema', () => {
   });
 
   test.each([
-    ['/shell/g', 'flag "g" is not allowed'],
-    ['/(a+)+$/', 'repeats a group that itself repeats'],
-    ['/[unclosed/', 'does not compile'],
-  ])('rule pattern %s is rejected', (pattern, message) => {
-    const issues = issuesOf(playbookInput('patterns', { rules: [pattern] }));
+    [{ regex: 'shell', flags: 'g' }, 'match.rules.0.flags', 'invalid flags "g": expected i, m or s'],
+    [{ regex: 'shell', flags: 'ii' }, 'match.rules.0.flags', 'invalid flags "ii"'],
+    [{ regex: '[unclosed' }, 'match.rules.0.regex', 'missing closing ]'],
+    [{ regex: '(a)\\1' }, 'match.rules.0.regex', 'RE2 syntax, which has no backreferences'],
+    [{ regex: '(?=a)b' }, 'match.rules.0.regex', 'no lookahead or lookbehind'],
+    [{ regex: '(?<=a)b' }, 'match.rules.0.regex', 'invalid regex "(?<=a)b"'],
+    [{ regex: 'a'.repeat(513) }, 'match.rules.0.regex', 'longer than the maximum of 512'],
+    [{ rgx: 'shell' }, 'match.rules.0', 'unknown field "rgx" (did you mean "regex"?)'],
+  ])('rule matcher %j is rejected', (matcher, path, message) => {
+    const issues = issuesOf(playbookInput('patterns', { rules: [matcher as never] }));
 
-    expect(issues).toEqual([expect.objectContaining({ path: 'match.rules.0' })]);
+    expect(issues).toEqual([expect.objectContaining({ path })]);
     expect(issues[0]?.message).toContain(message);
+  });
+
+  test.each([
+    ['sources only', { sources: ['falco', 'k8s_audit', 'alertmanager', 'generic'] }],
+    ['priorityAtLeast only', { priorityAtLeast: 'Debug' }],
+    ['exclusions only', { exclude: [{ namespaces: ['kube-system'] }] }],
+    ['an empty regex', { rules: [{ regex: '' }] }],
+    ['a regex for any text', { rules: [{ regex: '(?s).*' }] }],
+    ['one accept-all regex among rules', { rules: ['Terminal shell in container', { regex: '[\\s\\S]*' }] }],
+    ['a field regex for any non-empty text', { sources: ['falco'], fields: { 'proc.name': { regex: '.' } } }],
+  ])('catch-all with %s must not isolate alone', (_case, match) => {
+    const input = playbookInput('catch-all', match as PlaybookInput['match']);
+    input.gates.isolate = { ...input.gates.isolate, P1: { mode: 'auto' } };
+
+    const issues = issuesOf(input);
+    expect(issues).toEqual([expect.objectContaining({ path: 'gates.isolate.P1.mode' })]);
+    expect(issues[0]?.message).toContain('must not act alone');
+  });
+
+  test.each([
+    ['an anchored regex', { rules: [{ regex: '^Terminal shell' }] }],
+    ['tags', { tags: ['mitre_execution'] }],
+    ['a field regex next to an accept-all one', { fields: { a: { regex: '.*' }, b: { regex: '^x$' } } }],
+  ])('match with %s may isolate alone', (_case, match) => {
+    const input = playbookInput('narrow', match as PlaybookInput['match']);
+    input.gates.isolate = { ...input.gates.isolate, P1: { mode: 'auto' } };
+
+    expect(issuesOf(input)).toEqual([]);
   });
 
   test('empty match list is an error', () => {
@@ -193,10 +270,20 @@ describe('playbookSchema', () => {
 
 describe('resolvedPlaybookSchema', () => {
   test('accepts a parsed playbook after a JSON round trip', () => {
-    const parsed = playbook('round-trip', { rules: ['/^Drop and execute/'], namespaces: ['shop-prod'] });
+    const parsed = playbook('round-trip', { rules: [{ regex: '^Drop and execute' }], namespaces: ['shop-prod'] });
 
     const again = resolvedPlaybookSchema.parse(JSON.parse(JSON.stringify(parsed)));
     expect(again).toEqual(parsed);
+  });
+
+  test('accepts a pinned playbook that predates the restore limits', () => {
+    const parsed = playbook('pinned', { rules: ['x'] });
+    const pinned = { ...parsed, restore: { ...parsed.restore, quietPeriod: '0s' } };
+
+    expect(resolvedPlaybookSchema.safeParse(pinned).success).toBe(true);
+    expect(
+      playbookSchema.safeParse({ ...playbookInput('file', { rules: ['x'] }), restore: { quietPeriod: '0s' } }).success,
+    ).toBe(false);
   });
 
   test('rejects a playbook file, which lacks deadlineMs', () => {
@@ -218,6 +305,21 @@ describe('playbookWarnings', () => {
       'gates.isolate.P3',
     ]);
     expect(warnings[0]?.message).toContain('nobody may approve');
+  });
+
+  test('zero watchPeriod is a warning, not an error', () => {
+    const parsed = playbookSchema.parse({
+      ...playbookInput('no-watch', { rules: ['x'] }),
+      restore: { watchPeriod: '0s' },
+    });
+
+    expect(playbookWarnings(parsed)).toEqual([
+      {
+        path: ['restore', 'watchPeriod'],
+        message:
+          'watchPeriod 0s turns off the heightened watch after restore, so the incident closes as soon as the workload is restored',
+      },
+    ]);
   });
 
   test('plain http escalation url is a warning', () => {
