@@ -1,9 +1,10 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { StringDecoder } from 'node:string_decoder';
 import type { TargetRef } from '../../domain/response';
 import { appendCustodyEntry, type CollectorIdentity, type CustodyDraft, type EvidenceSource } from './custody';
+import type { LineRedactor } from './line-redactor';
 import { redactJson, type SecretEnvContext } from './redact';
 import type { ByteSource, EvidenceStore, StoredObject } from './store';
+import { capBytes, inspectText, mapLines, type TextFacts } from './text-stream';
 
 /** Limits applied by every collector; each has a default in `resolveLimits`. */
 export interface ResolvedLimits {
@@ -24,10 +25,27 @@ export interface StoreContext {
   secretEnv: SecretEnvContext;
 }
 
+/** A part of collection that failed or was skipped while the rest went on; stored in `collection-errors`. */
+export interface CollectionProblem {
+  kind: string;
+  step?: string;
+  type?: string;
+  message: string;
+}
+
 /** What every collector of one `collectEvidence` call shares. */
 export interface CollectContext extends StoreContext {
   kubeConfig: KubeConfig;
   target: TargetRef;
+  /** Problems recorded by collectors that went on after them. */
+  problems: CollectionProblem[];
+}
+
+/** Most problems kept per collection run, so the `collection-errors` artefact stays small. */
+const MAX_PROBLEMS = 50;
+
+export function recordProblem(ctx: CollectContext, problem: CollectionProblem): void {
+  if (ctx.problems.length < MAX_PROBLEMS) ctx.problems.push(problem);
 }
 
 /** The small reference to one artefact that travels through Temporal. */
@@ -50,6 +68,10 @@ export interface ArtefactMeta {
   unsupported?: boolean;
   redacted: boolean;
   redactedCopyOf?: string;
+  /** Set when bytes that were not valid UTF-8 were replaced in this copy. */
+  lossy?: boolean;
+  /** Set when the text contains control characters other than tab and line breaks (ANSI escapes). */
+  controlCharacters?: boolean;
   details?: Record<string, unknown>;
 }
 
@@ -68,6 +90,8 @@ export async function recordArtefact(
     incomplete: meta.incomplete ?? false,
     redacted: meta.redacted,
     redactedCopyOf: meta.redactedCopyOf,
+    ...(meta.lossy ? { lossy: true } : {}),
+    ...(meta.controlCharacters ? { controlCharacters: true } : {}),
     source: meta.source,
     collector: meta.collector,
     collectedBy: ctx.identity,
@@ -112,57 +136,6 @@ function jsonBytes(value: unknown): Buffer {
   return Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
 }
 
-/** Passes on at most `maxBytes` of `source`, sets `state.truncated` when there was more, and stops reading. */
-export async function* capBytes(
-  source: ByteSource,
-  maxBytes: number,
-  state: { truncated: boolean; bytes: number },
-): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
-    const room = maxBytes - state.bytes;
-    if (buffer.length > room) {
-      if (room > 0) yield buffer.subarray(0, room);
-      state.bytes = maxBytes;
-      state.truncated = true;
-      return;
-    }
-    state.bytes += buffer.length;
-    yield buffer;
-  }
-}
-
-const MAX_LINE_BYTES = 1024 * 1024;
-
-/** Applies `redactLine` to each line of a byte stream; a line longer than 1 MiB is processed in pieces. */
-export async function* mapLines(
-  source: AsyncIterable<Uint8Array>,
-  redactLine: (line: string) => string,
-): AsyncGenerator<Buffer> {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  for await (const chunk of source) {
-    pending += decoder.write(Buffer.from(chunk));
-    const lastNewline = pending.lastIndexOf('\n');
-    if (lastNewline >= 0) {
-      yield Buffer.from(
-        pending
-          .slice(0, lastNewline + 1)
-          .split('\n')
-          .map(redactLine)
-          .join('\n'),
-        'utf8',
-      );
-      pending = pending.slice(lastNewline + 1);
-    } else if (pending.length > MAX_LINE_BYTES) {
-      yield Buffer.from(redactLine(pending), 'utf8');
-      pending = '';
-    }
-  }
-  pending += decoder.end();
-  if (pending !== '') yield Buffer.from(redactLine(pending), 'utf8');
-}
-
 type TextMeta = Omit<ArtefactMeta, 'redacted' | 'redactedCopyOf'>;
 
 /** A text artefact in the store, not yet recorded in custody. */
@@ -170,34 +143,44 @@ export interface PutText {
   stored: StoredObject;
   /** Redacted copy, present when the raw bytes keep secrets and the copy differs from them. */
   copy?: StoredObject;
+  facts: TextFacts;
 }
 
+/** Makes a fresh redactor for one pass over a text, because a redactor keeps state from line to line. */
+export type LineRedactorFactory = () => LineRedactor;
+
 /**
- * Streams a text artefact into the store, keeping at most `maxBytes` of the source. Lines pass through
- * `redactLine` unless the playbook keeps secrets, in which case a redacted copy is stored beside the raw one.
+ * Streams a text artefact into the store, keeping at most `maxBytes` of the source. Lines pass through a
+ * redactor unless the playbook keeps secrets, in which case the raw bytes are stored unchanged and a redacted
+ * copy is stored beside them.
  */
 export async function putText(
   ctx: StoreContext,
   source: ByteSource,
   maxBytes: number,
-  redactLine: (line: string) => string,
+  redactor: LineRedactorFactory,
 ): Promise<PutText> {
   const cap = { truncated: false, bytes: 0 };
-  const capped = capBytes(source, maxBytes, cap);
-  const raw = await ctx.store.put(ctx.keepSecretsInRaw ? capped : mapLines(capped, redactLine));
+  const facts: TextFacts = { invalidUtf8: false, controlCharacters: false };
+  const inspected = inspectText(capBytes(source, maxBytes, cap), facts);
+  const raw = await ctx.store.put(ctx.keepSecretsInRaw ? inspected : mapLines(inspected, redactor()));
   const stored = { ...raw, truncated: cap.truncated };
-  if (!ctx.keepSecretsInRaw) return { stored };
+  if (!ctx.keepSecretsInRaw) return { stored, facts };
 
-  const copy = await ctx.store.put(mapLines(ctx.store.read(raw.sha256), redactLine));
-  return copy.sha256 === raw.sha256 ? { stored } : { stored, copy: { ...copy, truncated: cap.truncated } };
+  const copy = await ctx.store.put(mapLines(ctx.store.read(raw.sha256), redactor()));
+  const put = { stored, facts };
+  return copy.sha256 === raw.sha256 ? put : { ...put, copy: { ...copy, truncated: cap.truncated } };
 }
 
 /** Records a text artefact stored by `putText`, and its redacted copy when there is one. */
 export async function recordText(ctx: StoreContext, put: PutText, meta: TextMeta): Promise<ArtefactRef[]> {
-  const refs = [await recordArtefact(ctx, put.stored, { ...meta, redacted: !ctx.keepSecretsInRaw })];
+  const { invalidUtf8, controlCharacters } = put.facts;
+  const rawMeta = { ...meta, redacted: !ctx.keepSecretsInRaw, controlCharacters };
+  // The raw bytes are kept as they came; a redacted copy is decoded text, so invalid bytes were replaced.
+  const refs = [await recordArtefact(ctx, put.stored, { ...rawMeta, lossy: !ctx.keepSecretsInRaw && invalidUtf8 })];
   if (put.copy) {
     const copyMeta = { ...meta, name: `${meta.name}.redacted`, redacted: true, redactedCopyOf: meta.name };
-    refs.push(await recordArtefact(ctx, put.copy, copyMeta));
+    refs.push(await recordArtefact(ctx, put.copy, { ...copyMeta, controlCharacters, lossy: invalidUtf8 }));
   }
   return refs;
 }
@@ -208,7 +191,7 @@ export async function storeTextArtefact(
   source: ByteSource,
   meta: TextMeta,
   maxBytes: number,
-  redactLine: (line: string) => string,
+  redactor: LineRedactorFactory,
 ): Promise<ArtefactRef[]> {
-  return recordText(ctx, await putText(ctx, source, maxBytes, redactLine), meta);
+  return recordText(ctx, await putText(ctx, source, maxBytes, redactor), meta);
 }

@@ -1,6 +1,6 @@
 import { storeJsonArtefact, storeTextArtefact, type ArtefactRef, type StoreContext } from './artefacts';
 import { canonicalJson, parseManifest, sha256Hex } from './custody';
-import { redactText } from './redact';
+import { textLineRedactor } from './line-redactor';
 
 export const ALERTS_COLLECTOR = { name: 'collect-alerts', version: '1' };
 
@@ -28,7 +28,8 @@ export async function storeAlerts(ctx: StoreContext, bodies: unknown[]): Promise
     const meta = { name, collector: ALERTS_COLLECTOR, source: { kind: 'AlertBody', name } };
     if (typeof body === 'string') {
       const textMeta = { ...meta, contentType: 'text/plain; charset=utf-8' };
-      refs.push(...(await storeTextArtefact(ctx, [body], textMeta, ctx.limits.maxArtefactBytes, redactText)));
+      const redactor = () => textLineRedactor(ctx.secretEnv);
+      refs.push(...(await storeTextArtefact(ctx, [body], textMeta, ctx.limits.maxArtefactBytes, redactor)));
     } else {
       refs.push(...(await storeJsonArtefact(ctx, body, meta)));
     }

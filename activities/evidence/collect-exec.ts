@@ -1,7 +1,15 @@
-import { putText, recordText, type ArtefactRef, type CollectContext, type PutText } from './artefacts';
+import {
+  putText,
+  recordText,
+  type ArtefactRef,
+  type CollectContext,
+  type LineRedactorFactory,
+  type PutText,
+} from './artefacts';
 import { runExec, type ExecOutcome } from './exec-runner';
 import { sourceOf, type Pod } from './kube-objects';
-import { redactEnvironment, redactText } from './redact';
+import { environmentLineRedactor, textLineRedactor } from './line-redactor';
+import { redactText } from './redact';
 
 export const EXEC_COLLECTOR = { name: 'collect-exec', version: '1' };
 
@@ -77,12 +85,14 @@ export async function collectExec(ctx: CollectContext, pod: Pod, plans: ExecPlan
 }
 
 async function collectPlan(ctx: CollectContext, pod: Pod, container: string, plan: ExecPlan): Promise<ArtefactRef[]> {
-  const redactLine =
-    plan.redaction === 'environment' ? (line: string) => redactEnvironment(line, ctx.secretEnv) : redactText;
+  const redactor: LineRedactorFactory =
+    plan.redaction === 'environment'
+      ? () => environmentLineRedactor(ctx.secretEnv)
+      : () => textLineRedactor(ctx.secretEnv);
   const attempts: ExecOutcome[] = [];
   let last: { put: PutText; outcome: ExecOutcome } | undefined;
   for (const command of plan.attempts) {
-    last = await runAndStore(ctx, pod, container, command, redactLine);
+    last = await runAndStore(ctx, pod, container, command, redactor);
     attempts.push(last.outcome);
     if (!binaryMissing(last.outcome)) break;
   }
@@ -94,7 +104,7 @@ async function collectPlan(ctx: CollectContext, pod: Pod, container: string, pla
     source: { ...sourceOf('Pod', pod), container },
     collector: EXEC_COLLECTOR,
     incomplete: !last.outcome.complete,
-    details: { attempts: attempts.map((attempt) => describeAttempt(attempt)) },
+    details: { attempts: attempts.map((attempt) => describeAttempt(attempt, ctx)) },
   });
 }
 
@@ -103,7 +113,7 @@ async function runAndStore(
   pod: Pod,
   container: string,
   command: string[],
-  redactLine: (line: string) => string,
+  redactor: LineRedactorFactory,
 ): Promise<{ put: PutText; outcome: ExecOutcome }> {
   const maxBytes = ctx.limits.maxArtefactBytes;
   const exec = runExec(ctx.kubeConfig, {
@@ -114,19 +124,19 @@ async function runAndStore(
     deadlineMs: ctx.limits.execDeadlineMs,
     maxStdoutBytes: maxBytes,
   });
-  const [put, outcome] = await Promise.all([putText(ctx, exec.stdout, maxBytes, redactLine), exec.outcome]);
+  const [put, outcome] = await Promise.all([putText(ctx, exec.stdout, maxBytes, redactor), exec.outcome]);
   return { put, outcome };
 }
 
 /** Describes one attempt for the custody record. Standard error is redacted and cut to keep the entry small. */
-function describeAttempt(outcome: ExecOutcome): Record<string, unknown> {
+function describeAttempt(outcome: ExecOutcome, ctx: CollectContext): Record<string, unknown> {
   return {
     command: outcome.command,
     status: outcome.status,
     exitCode: outcome.exitCode,
     complete: outcome.complete,
     durationMs: outcome.durationMs,
-    ...(outcome.message ? { message: redactText(outcome.message).slice(0, 300) } : {}),
-    ...(outcome.stderr ? { stderr: redactText(outcome.stderr).slice(0, 500) } : {}),
+    ...(outcome.message ? { message: redactText(outcome.message, ctx.secretEnv).slice(0, 300) } : {}),
+    ...(outcome.stderr ? { stderr: redactText(outcome.stderr, ctx.secretEnv).slice(0, 500) } : {}),
   };
 }

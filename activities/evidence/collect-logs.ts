@@ -2,7 +2,7 @@ import { ApiException } from '@kubernetes/client-node';
 import { storeTextArtefact, type ArtefactRef, type CollectContext } from './artefacts';
 import { headersOf, kubeRequest, readSmallBody } from './kube-http';
 import { sourceOf, type Pod } from './kube-objects';
-import { redactText } from './redact';
+import { textLineRedactor } from './line-redactor';
 
 export const LOGS_COLLECTOR = { name: 'collect-logs', version: '1' };
 
@@ -50,5 +50,5 @@ async function collectContainerLog(ctx: CollectContext, pod: Pod, container: str
     collector: LOGS_COLLECTOR,
     details: { previous, maxBytes },
   };
-  return storeTextArtefact(ctx, response, meta, maxBytes, redactText);
+  return storeTextArtefact(ctx, response, meta, maxBytes, () => textLineRedactor(ctx.secretEnv));
 }

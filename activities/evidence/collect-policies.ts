@@ -114,12 +114,7 @@ async function collectRbac(ctx: CollectContext, namespace: string, serviceAccoun
   const rbac = '/apis/rbac.authorization.k8s.io/v1';
   const forbidden: string[] = [];
   const account = await tolerate(forbidden, () =>
-    getObject(
-      ctx.kubeConfig,
-      objectPath('v1', 'ServiceAccount', serviceAccount, namespace),
-      kubeObjectSchema,
-      timeoutMs,
-    ),
+    getObject(ctx.kubeConfig, objectPath('ServiceAccount', serviceAccount, namespace), kubeObjectSchema, timeoutMs),
   );
   const roleBindings = await tolerate(forbidden, () => listAll(ctx.kubeConfig, `${rbac}/rolebindings`, {}, options));
   const clusterBindings = await tolerate(forbidden, () =>
@@ -166,15 +161,14 @@ async function collectRbac(ctx: CollectContext, namespace: string, serviceAccoun
   );
 }
 
+/** Reads the Role or ClusterRole that a binding grants; the API server accepts no other roleRef kind. */
 function readRole(ctx: CollectContext, binding: Binding) {
   const { kind, name } = binding.roleRef;
+  if (kind !== 'Role' && kind !== 'ClusterRole') {
+    throw new Error(`binding ${binding.metadata.name} refers to a ${JSON.stringify(kind)}, not a Role or ClusterRole`);
+  }
   const namespace = kind === 'Role' ? binding.metadata.namespace : undefined;
-  return getObject(
-    ctx.kubeConfig,
-    objectPath('rbac.authorization.k8s.io/v1', kind, name, namespace),
-    kubeObjectSchema,
-    ctx.limits.requestTimeoutMs,
-  );
+  return getObject(ctx.kubeConfig, objectPath(kind, name, namespace), kubeObjectSchema, ctx.limits.requestTimeoutMs);
 }
 
 /** Runs a read; a 403 or 404 is noted in `unreadable` and gives undefined, other errors are thrown. */

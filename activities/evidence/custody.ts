@@ -37,6 +37,10 @@ export const custodyDraftSchema = z.object({
   redacted: z.boolean(),
   /** Name of the artefact that this one is a redacted copy of. */
   redactedCopyOf: z.string().optional(),
+  /** True when bytes that were not valid UTF-8 were replaced by U+FFFD in this copy. */
+  lossy: z.boolean().optional(),
+  /** True when the text contains control characters other than tab, line feed and carriage return (ANSI escapes). */
+  controlCharacters: z.boolean().optional(),
   source: evidenceSourceSchema,
   collector: z.object({ name: z.string(), version: z.string() }),
   collectedBy: collectorIdentitySchema,
@@ -121,6 +125,20 @@ export async function appendCustodyEntry(
   });
   if (!appended) throw new Error(`custody entry for ${draft.name} in ${incidentId} was not written`);
   return appended;
+}
+
+/** Head and length of a custody chain: what a collection run records so that a later rewrite shows. */
+export interface ChainSummary {
+  /** `entrySha256` of the last line, or the SHA-256 of its text when the last line is not a valid entry. */
+  headSha256?: string;
+  entryCount: number;
+}
+
+export function summarizeChain(lines: ManifestLine[]): ChainSummary {
+  const last = lines.at(-1);
+  if (!last) return { entryCount: 0 };
+  const headSha256 = 'entry' in last ? last.entry.entrySha256 : sha256Hex(last.text);
+  return { headSha256, entryCount: lines.length };
 }
 
 /** One manifest line as read back: the parsed entry when it is valid, else the reason it is not. */

@@ -11,7 +11,7 @@ import {
   type StoreContext,
 } from './artefacts';
 import { storeAlerts } from './collect-alerts';
-import { parseManifest } from './custody';
+import { recordChainHead } from './anchor';
 import { collectCheckpoints, type CheckpointArchiveReader } from './collect-checkpoint';
 import { collectExec, defaultExecPlans, type ExecPlan, type ExecPlanOptions } from './collect-exec';
 import { collectLogs } from './collect-logs';
@@ -20,7 +20,7 @@ import { collectorIdentity, heartbeat, kubernetesUserOf } from './identity';
 import { getObject, OBJECTS_COLLECTOR, objectPath, podSchema, type Pod } from './kube-objects';
 import { emptySecretEnvContext, secretEnvFromPod } from './redact';
 import { fitResult, type CollectEvidenceOutput } from './result';
-import { defaultEvidenceDir, LocalEvidenceStore, type EvidenceStore } from './store';
+import { defaultEvidenceDir, isStoreCorrupt, LocalEvidenceStore, type EvidenceStore } from './store';
 
 export const DEFAULT_LIMITS: ResolvedLimits = {
   maxLogBytes: 10 * 1024 * 1024,
@@ -77,6 +77,7 @@ export function createEvidenceActivities(deps: EvidenceDeps) {
       limits: { ...DEFAULT_LIMITS, ...deps.limits, ...parsed.limits },
       keepSecretsInRaw: parsed.keepSecretsInRaw ?? false,
       secretEnv: emptySecretEnvContext(),
+      problems: [],
     };
     const artefacts = await collectAll(ctx, parsed.kinds, plans, deps.readCheckpointArchive);
     return output(store, parsed.incidentId, artefacts);
@@ -109,19 +110,28 @@ function parseInput<T extends z.ZodType>(schema: T, input: unknown, activity: st
   });
 }
 
+/**
+ * Writes the chain's head to the store's head log and returns it with the artefact references. The workflow
+ * keeps `custodyHeadSha256` and `custodyEntryCount` in its history and the incident record, which anchor the chain.
+ */
 async function output(
   store: EvidenceStore,
   incidentId: string,
   artefacts: ArtefactRef[],
 ): Promise<CollectEvidenceOutput> {
-  const last = parseManifest(await store.readManifest(incidentId)).at(-1);
-  const head = last && 'entry' in last ? last.entry.entrySha256 : undefined;
-  return fitResult({ manifestPath: store.manifestLocation(incidentId), artefacts, custodyHeadSha256: head });
+  const chain = await recordChainHead(store, incidentId);
+  return fitResult({
+    manifestPath: store.manifestLocation(incidentId),
+    artefacts,
+    custodyHeadSha256: chain.headSha256,
+    custodyEntryCount: chain.entryCount,
+  });
 }
 
 /**
- * Reads the pod once, then runs each collector. A collector that fails does not stop the others: its error
- * is stored as the `collection-errors` artefact. When nothing at all was collected the first error is thrown.
+ * Reads the pod once, then runs each collector. A collector that fails does not stop the others: its error,
+ * with the problems that collectors recorded and went on after, is stored as the `collection-errors` artefact.
+ * When nothing at all was collected the first error is thrown, and a corrupt store always stops collection.
  */
 async function collectAll(
   ctx: CollectContext,
@@ -146,13 +156,15 @@ async function collectAll(
     try {
       refs.push(...(await collectors[kind]()));
     } catch (error) {
+      if (isStoreCorrupt(error)) throw error;
       errors.push({ kind, error: classifyKubeError(error, `collect ${kind} evidence`) });
     }
   }
   const [first] = errors;
   if (first && refs.length === 0) throw first.error;
-  if (errors.length > 0) {
-    const record = errors.map(({ kind, error }) => ({ kind, type: error.type, message: error.message }));
+  if (errors.length > 0 || ctx.problems.length > 0) {
+    const failed = errors.map(({ kind, error }) => ({ kind, type: error.type, message: error.message }));
+    const record = [...failed, ...ctx.problems];
     const meta = {
       name: 'collection-errors',
       collector: OBJECTS_COLLECTOR,
@@ -165,8 +177,8 @@ async function collectAll(
 }
 
 async function readTargetPod(ctx: CollectContext): Promise<{ raw: unknown; object: Pod } | undefined> {
-  const path = objectPath('v1', 'Pod', ctx.target.pod, ctx.target.namespace);
   try {
+    const path = objectPath('Pod', ctx.target.pod, ctx.target.namespace);
     return await getObject(ctx.kubeConfig, path, podSchema, ctx.limits.requestTimeoutMs);
   } catch (error) {
     if (isStatus(error, 404)) return undefined;

@@ -103,18 +103,55 @@ export async function listAll(
   return { items, resourceVersion, truncated: false };
 }
 
-/** API path of a namespaced or cluster-scoped object from its apiVersion and kind. */
-export function objectPath(apiVersion: string, kind: string, name: string, namespace?: string): string {
-  const prefix = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  const scope = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
-  return `${prefix}${scope}/${pluralOf(kind)}/${encodeURIComponent(name)}`;
+/** API location of one kind: group (empty for the core group), version and plural resource name. */
+export interface KindResource {
+  group: string;
+  version: string;
+  resource: string;
+  namespaced: boolean;
 }
 
-// NOTE: plural names follow English rules, not API discovery. A custom resource with an irregular plural is
-// therefore not found and is recorded as missing in the owner chain.
-function pluralOf(kind: string): string {
-  const lower = kind.toLowerCase();
-  if (/(s|x|ch|sh)$/.test(lower)) return `${lower}es`;
-  if (/[^aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`;
-  return `${lower}s`;
+/**
+ * Every kind that the collectors read, with its fixed API path. Paths are never built from a kind read from an
+ * object, because a kind such as `x/../../other-ns/configmaps/payroll#` would then name another object.
+ */
+export const KIND_RESOURCES = {
+  Pod: { group: '', version: 'v1', resource: 'pods', namespaced: true },
+  Node: { group: '', version: 'v1', resource: 'nodes', namespaced: false },
+  ServiceAccount: { group: '', version: 'v1', resource: 'serviceaccounts', namespaced: true },
+  ReplicationController: { group: '', version: 'v1', resource: 'replicationcontrollers', namespaced: true },
+  ReplicaSet: { group: 'apps', version: 'v1', resource: 'replicasets', namespaced: true },
+  Deployment: { group: 'apps', version: 'v1', resource: 'deployments', namespaced: true },
+  StatefulSet: { group: 'apps', version: 'v1', resource: 'statefulsets', namespaced: true },
+  DaemonSet: { group: 'apps', version: 'v1', resource: 'daemonsets', namespaced: true },
+  Job: { group: 'batch', version: 'v1', resource: 'jobs', namespaced: true },
+  CronJob: { group: 'batch', version: 'v1', resource: 'cronjobs', namespaced: true },
+  Role: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', namespaced: true },
+  ClusterRole: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', namespaced: false },
+} as const satisfies Record<string, KindResource>;
+export type KnownKind = keyof typeof KIND_RESOURCES;
+
+export function isKnownKind(kind: string): kind is KnownKind {
+  return Object.hasOwn(KIND_RESOURCES, kind);
+}
+
+/**
+ * Throws unless `name` is a name that the API server accepts as a path segment: not empty, not `.` or `..`,
+ * without `/` or `%`. Object names read from other objects (owner references, role references) pass here.
+ */
+export function assertPathSegmentName(name: string, what: string): void {
+  if (name === '' || name === '.' || name === '..' || /[/%]/.test(name)) {
+    throw new Error(`invalid ${what} name ${JSON.stringify(name.slice(0, 100))}: it cannot be an API path segment`);
+  }
+}
+
+/** API path of one object of a known kind; `namespace` is required for namespaced kinds. */
+export function objectPath(kind: KnownKind, name: string, namespace?: string): string {
+  const { group, version, resource, namespaced } = KIND_RESOURCES[kind];
+  assertPathSegmentName(name, kind);
+  if (namespaced && !namespace) throw new Error(`reading ${kind} ${name} needs a namespace`);
+  if (namespace !== undefined) assertPathSegmentName(namespace, 'namespace');
+  const prefix = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+  const scope = namespaced ? `/namespaces/${encodeURIComponent(namespace ?? '')}` : '';
+  return `${prefix}${scope}/${resource}/${encodeURIComponent(name)}`;
 }

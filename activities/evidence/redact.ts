@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import { redactArguments } from './redact-command';
+import { isSecretName, isSensitiveKey, REDACTED } from './redact-names';
+import { redactText } from './redact-text';
 
-/** Replacement for a redacted value. */
-export const REDACTED = '[REDACTED]';
+export { isSensitiveKey, REDACTED } from './redact-names';
+export { redactText } from './redact-text';
 
 /**
  * Secret environment of a pod spec: names of variables set from `valueFrom.secretKeyRef`, and
@@ -59,46 +62,14 @@ export function secretEnvFromPod(pod: unknown): SecretEnvContext {
   return context;
 }
 
-// Object keys whose string values are secrets: token, password, secret and compound key names such as
-// apiKey or private_key. A bare `key` is left alone: in Kubernetes objects it names a selector or Secret key.
-const SENSITIVE_KEY_SUFFIXES = ['token', 'password', 'passwd', 'secret', 'credential', 'credentials'];
-const SENSITIVE_KEY_NAMES = ['apikey', 'privatekey', 'secretkey', 'accesskey', 'signingkey', 'encryptionkey'];
-
-export function isSensitiveKey(key: string): boolean {
-  const normalized = key.toLowerCase().replace(/[_.-]/g, '');
-  if (SENSITIVE_KEY_NAMES.some((name) => normalized.endsWith(name))) return true;
-  return SENSITIVE_KEY_SUFFIXES.some((suffix) => normalized.endsWith(suffix));
-}
-
-const SENSITIVE_ENV_PATTERN = /(TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|_KEY$)/i;
 const SAFE_ENV_PATTERN =
   /^(PATH|HOME|HOSTNAME|TERM|LANG|LC_\w+|PWD|OLDPWD|SHLVL|USER|SHELL|TZ|KUBERNETES_\w+|\w+_(SERVICE_HOST|SERVICE_PORT\w*|PORT\w*))$/;
 
 /** True when the value of environment variable `name` must be hidden. */
 export function isSecretEnvName(name: string, context: SecretEnvContext): boolean {
-  if (context.secretEnvNames.has(name) || SENSITIVE_ENV_PATTERN.test(name)) return true;
+  if (context.secretEnvNames.has(name) || isSecretName(name)) return true;
   // Variables from envFrom Secrets are not listed in the spec, so every unlisted, non-standard one is hidden.
   return context.hasSecretEnvFrom && !context.literalEnvNames.has(name) && !SAFE_ENV_PATTERN.test(name);
-}
-
-const SECRET_WORDS = 'token|password|passwd|secret|api[_-]?key|access[_-]?key|private[_-]?key';
-const TEXT_RULES: { pattern: RegExp; replace: string }[] = [
-  { pattern: /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, replace: REDACTED },
-  { pattern: /(authorization\s*[:=]\s*)(?:(bearer|basic|token)\s+)?[^\s'",;]+/gi, replace: `$1$2 ${REDACTED}` },
-  {
-    pattern: new RegExp(`("[^"\\n]*(?:${SECRET_WORDS})[^"\\n]*"\\s*:\\s*")[^"\\n]*(")`, 'gi'),
-    replace: `$1${REDACTED}$2`,
-  },
-  {
-    pattern: new RegExp(`((?:^|\\s)--?[\\w-]*(?:${SECRET_WORDS})[\\w-]*[ =])[^\\s'"]+`, 'gim'),
-    replace: `$1${REDACTED}`,
-  },
-  { pattern: new RegExp(`\\b([\\w.]*(?:${SECRET_WORDS})[\\w.]*=)[^\\s"'&;,]+`, 'gi'), replace: `$1${REDACTED}` },
-];
-
-/** Replaces tokens in free text: JWT-like strings, Authorization values and `name=value` secrets. */
-export function redactText(text: string): string {
-  return TEXT_RULES.reduce((current, rule) => current.replace(rule.pattern, rule.replace), text);
 }
 
 /** Redacts `KEY=VALUE` entries separated by newlines or NUL bytes, as in /proc/PID/environ. */
@@ -109,18 +80,26 @@ export function redactEnvironment(text: string, context: SecretEnvContext): stri
       const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(part);
       if (!match || match[1] === undefined || match[2] === undefined) return part;
       const name = match[1];
-      return isSecretEnvName(name, context) ? `${name}=${REDACTED}` : `${name}=${redactText(match[2])}`;
+      return isSecretEnvName(name, context) ? `${name}=${REDACTED}` : `${name}=${redactText(match[2], context)}`;
     })
     .join('');
 }
 
-/** Copies a JSON value with secrets replaced: sensitive keys, secret env entries, Secret data and tokens. */
+/** The annotation in which `kubectl apply` keeps the whole applied object, literal secrets included. */
+const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+const stringArray = z.array(z.string());
+
+/**
+ * Copies a JSON value with secrets replaced: sensitive keys, secret env entries, Secret data, the
+ * last-applied-configuration annotation, command-line passwords in `command` and `args`, and tokens in text.
+ */
 export function redactJson(value: unknown, context: SecretEnvContext = emptySecretEnvContext()): unknown {
   if (typeof value === 'string') return redactString(value, context);
   if (Array.isArray(value)) return value.map((item) => redactJson(item, context));
   if (value === null || typeof value !== 'object') return value;
 
-  const entries = Object.entries(value);
+  const entries = Object.entries(redactContainerArguments(value));
   const envEntry = envVarSchema.safeParse(value);
   const secretEnv = envEntry.success && isSecretEnvName(envEntry.data.name, context);
   const isSecretObject = entries.some(([key, child]) => key === 'kind' && child === 'Secret');
@@ -128,13 +107,29 @@ export function redactJson(value: unknown, context: SecretEnvContext = emptySecr
     entries.map(([key, child]) => {
       if (secretEnv && key === 'value' && typeof child === 'string') return [key, REDACTED];
       if (isSecretObject && (key === 'data' || key === 'stringData')) return [key, redactAllValues(child)];
+      if (key === LAST_APPLIED_ANNOTATION && typeof child === 'string') return [key, REDACTED];
       if (typeof child === 'string' && isSensitiveKey(key) && child !== '') return [key, REDACTED];
       return [key, redactJson(child, context)];
     }),
   );
 }
 
-/** Strings holding JSON (such as last-applied-configuration) are redacted as JSON, others as text. */
+/** Redacts passwords in a container's `command` and `args`, read as one argument list. */
+function redactContainerArguments(value: object): object {
+  const command = stringArray.safeParse('command' in value ? value.command : undefined);
+  const args = stringArray.safeParse('args' in value ? value.args : undefined);
+  if (!command.success && !args.success) return value;
+  const commandList = command.success ? command.data : [];
+  const argList = args.success ? args.data : [];
+  const { argv } = redactArguments([...commandList, ...argList]);
+  return {
+    ...value,
+    ...(command.success ? { command: argv.slice(0, commandList.length) } : {}),
+    ...(args.success ? { args: argv.slice(commandList.length) } : {}),
+  };
+}
+
+/** Strings holding JSON are redacted as JSON, others as text. */
 function redactString(text: string, context: SecretEnvContext): string {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
@@ -144,7 +139,7 @@ function redactString(text: string, context: SecretEnvContext): string {
       // Not JSON after all: fall through to text rules.
     }
   }
-  return redactText(text);
+  return redactText(text, context);
 }
 
 function redactAllValues(data: unknown): unknown {

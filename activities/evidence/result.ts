@@ -6,8 +6,13 @@ export const MAX_RESULT_BYTES = 4096;
 export interface CollectEvidenceOutput {
   manifestPath: string;
   artefacts: ArtefactRef[];
-  /** `entrySha256` of the last custody entry; `firebreak evidence verify --head` checks against it. */
+  /**
+   * `entrySha256` of the last custody entry after this run. Kept outside the store (workflow history, incident
+   * record `evidence.custodyHeadSha256`), it lets `firebreak evidence verify` detect a rewritten chain.
+   */
   custodyHeadSha256?: string;
+  /** Entries in the custody chain after this run, kept beside the head (`evidence.custodyEntryCount`). */
+  custodyEntryCount?: number;
   /** Artefacts left out of `artefacts` to keep the result small; the manifest lists all of them. */
   omittedArtefacts?: number;
 }

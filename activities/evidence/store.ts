@@ -1,9 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants as fsConstants, createReadStream } from 'node:fs';
-import { chmod, copyFile, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { chmod, copyFile, link, lstat, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Readable } from 'node:stream';
+import {
+  acquireLock,
+  checkDirectories,
+  ensureDirectories,
+  hashFile,
+  isErrno,
+  openForAppend,
+  readChunks,
+  readTextOrEmpty,
+  storeCorrupt,
+} from './store-fs';
 
 /** Result of storing one object: its address, the bytes kept and whether the source had more. */
 export interface StoredObject {
@@ -23,16 +33,19 @@ export interface PutOptions {
 
 /**
  * Storage for evidence: objects addressed by the SHA-256 of their bytes, written once and never replaced,
- * plus one append-only custody manifest per incident.
+ * one append-only custody manifest per incident, and one append-only log of chain heads per incident.
  *
  * NOTE: only the local directory store exists. S3-compatible object storage is not implemented.
  */
 export interface EvidenceStore {
   /** Human-readable location of the store, for messages and manifests. */
   readonly location: string;
-  /** Streams `source` into the store while hashing it; an object with the same hash is kept as it is. */
+  /**
+   * Streams `source` into the store while hashing it. An object already at the address is kept; it fails with
+   * `EvidenceStoreCorrupt` when that object's bytes do not hash to its address.
+   */
   put(source: ByteSource, options?: PutOptions): Promise<StoredObject>;
-  /** Opens a stored object; the stream fails with ENOENT when it is missing. */
+  /** Opens a stored object; the stream fails with ENOENT when it is missing and `EvidenceStoreCorrupt` on a link. */
   read(sha256: string): Readable;
   /** Size in bytes of a stored object, or undefined when it is missing. */
   size(sha256: string): Promise<number | undefined>;
@@ -42,13 +55,19 @@ export interface EvidenceStore {
   readManifest(incidentId: string): Promise<string>;
   /** Appends the line that `buildLine` makes from the current manifest text, holding the incident's lock. */
   appendManifest(incidentId: string, buildLine: (current: string) => string): Promise<void>;
+  /** Path or URI of the head log of `incidentId`. */
+  headLogLocation(incidentId: string): string;
+  /** The head log text of `incidentId`, or an empty string before the first collection run. */
+  readHeadLog(incidentId: string): Promise<string>;
+  /**
+   * Appends the line that `buildLine` makes from the current manifest text to the head log, holding the lock.
+   * Nothing is appended when `buildLine` returns undefined.
+   */
+  appendHeadLog(incidentId: string, buildLine: (manifest: string) => string | undefined): Promise<void>;
 }
 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 const INCIDENT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const LOCK_WAIT_MS = 10_000;
-const LOCK_STALE_MS = 60_000;
-const LOCK_RETRY_MS = 20;
 
 /** Throws unless `sha256` is 64 lowercase hex digits, so a manifest value can never name another path. */
 export function assertSha256(sha256: string): void {
@@ -57,8 +76,12 @@ export function assertSha256(sha256: string): void {
   }
 }
 
+export function isIncidentId(incidentId: string): boolean {
+  return INCIDENT_ID_PATTERN.test(incidentId);
+}
+
 export function assertIncidentId(incidentId: string): void {
-  if (!INCIDENT_ID_PATTERN.test(incidentId)) {
+  if (!isIncidentId(incidentId)) {
     throw new Error(
       `invalid incident id "${incidentId.slice(0, 80)}": expected lowercase letters, digits and dashes, at most 63`,
     );
@@ -70,7 +93,11 @@ export function defaultEvidenceDir(env: NodeJS.ProcessEnv = process.env): string
   return path.resolve(env.FIREBREAK_EVIDENCE_DIR || '.data/evidence');
 }
 
-/** Evidence store in a local directory: `objects/sha256/ab/cdef…` and `incidents/ID/custody.jsonl`. */
+/**
+ * Evidence store in a local directory: `objects/sha256/ab/cdef…`, `incidents/ID/custody.jsonl` and
+ * `anchors/ID.log`. Symbolic links inside the root are never followed: directories are checked with lstat
+ * and files are opened with O_NOFOLLOW.
+ */
 export class LocalEvidenceStore implements EvidenceStore {
   readonly location: string;
 
@@ -79,13 +106,11 @@ export class LocalEvidenceStore implements EvidenceStore {
   }
 
   objectPath(sha256: string): string {
-    assertSha256(sha256);
-    return path.join(this.location, 'objects', 'sha256', sha256.slice(0, 2), sha256.slice(2));
+    return path.join(this.location, ...objectParts(sha256));
   }
 
   async put(source: ByteSource, options: PutOptions = {}): Promise<StoredObject> {
-    const tmpDir = path.join(this.location, 'tmp');
-    await mkdir(tmpDir, { recursive: true });
+    const tmpDir = await ensureDirectories(this.location, ['tmp']);
     const tmpPath = path.join(tmpDir, `${randomUUID()}.part`);
     try {
       const written = await writeHashed(tmpPath, source, options.maxBytes ?? Number.POSITIVE_INFINITY);
@@ -97,12 +122,22 @@ export class LocalEvidenceStore implements EvidenceStore {
   }
 
   read(sha256: string): Readable {
-    return createReadStream(this.objectPath(sha256));
+    const parts = objectParts(sha256);
+    const location = this.location;
+    async function* chunks() {
+      await checkDirectories(location, parts.slice(0, -1));
+      yield* readChunks(path.join(location, ...parts));
+    }
+    return Readable.from(chunks(), { objectMode: false });
   }
 
   async size(sha256: string): Promise<number | undefined> {
+    const parts = objectParts(sha256);
     try {
-      return (await stat(this.objectPath(sha256))).size;
+      await checkDirectories(this.location, parts.slice(0, -1));
+      const info = await lstat(path.join(this.location, ...parts));
+      if (info.isSymbolicLink()) throw storeCorrupt(`stored object ${sha256} is a symbolic link`);
+      return info.size;
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return undefined;
       throw error;
@@ -115,27 +150,50 @@ export class LocalEvidenceStore implements EvidenceStore {
   }
 
   async readManifest(incidentId: string): Promise<string> {
+    return this.readBelow(['incidents', incidentId], this.manifestLocation(incidentId));
+  }
+
+  async appendManifest(incidentId: string, buildLine: (current: string) => string): Promise<void> {
+    await this.withIncidentLock(incidentId, async () => {
+      const line = buildLine(await this.readManifest(incidentId));
+      await appendLine(this.manifestLocation(incidentId), line);
+    });
+  }
+
+  headLogLocation(incidentId: string): string {
+    assertIncidentId(incidentId);
+    return path.join(this.location, 'anchors', `${incidentId}.log`);
+  }
+
+  async readHeadLog(incidentId: string): Promise<string> {
+    return this.readBelow(['anchors'], this.headLogLocation(incidentId));
+  }
+
+  async appendHeadLog(incidentId: string, buildLine: (manifest: string) => string | undefined): Promise<void> {
+    await ensureDirectories(this.location, ['anchors']);
+    await this.withIncidentLock(incidentId, async () => {
+      const line = buildLine(await this.readManifest(incidentId));
+      if (line !== undefined) await appendLine(this.headLogLocation(incidentId), line);
+    });
+  }
+
+  private async readBelow(directories: string[], filePath: string): Promise<string> {
     try {
-      return await readFile(this.manifestLocation(incidentId), 'utf8');
+      await checkDirectories(this.location, directories);
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return '';
       throw error;
     }
+    return readTextOrEmpty(filePath);
   }
 
-  async appendManifest(incidentId: string, buildLine: (current: string) => string): Promise<void> {
-    const manifestPath = this.manifestLocation(incidentId);
-    await mkdir(path.dirname(manifestPath), { recursive: true });
-    const release = await acquireLock(`${manifestPath}.lock`);
+  /** Runs `work` holding the lock of the incident's manifest, which orders every manifest and head log write. */
+  private async withIncidentLock(incidentId: string, work: () => Promise<void>): Promise<void> {
+    assertIncidentId(incidentId);
+    const directory = await ensureDirectories(this.location, ['incidents', incidentId]);
+    const release = await acquireLock(path.join(directory, 'custody.jsonl.lock'));
     try {
-      const line = buildLine(await this.readManifest(incidentId));
-      const file = await open(manifestPath, 'a', 0o644);
-      try {
-        await file.write(`${line}\n`);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      await work();
     } finally {
       await release();
     }
@@ -143,19 +201,55 @@ export class LocalEvidenceStore implements EvidenceStore {
 
   /** Moves a finished temporary file to its address without replacing an object already there. */
   private async publish(tmpPath: string, sha256: string): Promise<void> {
-    const finalPath = this.objectPath(sha256);
-    await mkdir(path.dirname(finalPath), { recursive: true });
+    const parts = objectParts(sha256);
+    await ensureDirectories(this.location, parts.slice(0, -1));
+    const finalPath = path.join(this.location, ...parts);
     await chmod(tmpPath, 0o444);
     try {
       await link(tmpPath, finalPath);
+      return;
     } catch (error) {
-      if (isErrno(error, 'EEXIST')) return;
+      if (isErrno(error, 'EEXIST')) return checkExisting(finalPath, sha256);
       if (!isErrno(error, 'EPERM') && !isErrno(error, 'ENOTSUP')) throw error;
-      // Filesystems without hard links: an exclusive copy still never replaces an existing object.
-      await copyFile(tmpPath, finalPath, fsConstants.COPYFILE_EXCL).catch((copyError: unknown) => {
-        if (!isErrno(copyError, 'EEXIST')) throw copyError;
-      });
     }
+    // Filesystems without hard links: an exclusive copy still never replaces an existing object.
+    try {
+      await copyFile(tmpPath, finalPath, fsConstants.COPYFILE_EXCL);
+    } catch (error) {
+      if (!isErrno(error, 'EEXIST')) throw error;
+      await checkExisting(finalPath, sha256);
+    }
+  }
+}
+
+function objectParts(sha256: string): string[] {
+  assertSha256(sha256);
+  return ['objects', 'sha256', sha256.slice(0, 2), sha256.slice(2)];
+}
+
+/** Fails with `EvidenceStoreCorrupt` unless the object already at `finalPath` is a regular file of hash `sha256`. */
+async function checkExisting(finalPath: string, sha256: string): Promise<void> {
+  const info = await lstat(finalPath);
+  if (!info.isFile()) {
+    throw storeCorrupt(
+      `stored object ${sha256} is not a regular file: the store was altered; preserve it and investigate`,
+    );
+  }
+  const actual = await hashFile(finalPath);
+  if (actual.sha256 !== sha256) {
+    throw storeCorrupt(
+      `stored object ${sha256} is corrupt: its bytes hash to ${actual.sha256}. Preserve the store and find out who altered it`,
+    );
+  }
+}
+
+async function appendLine(filePath: string, line: string): Promise<void> {
+  const file = await openForAppend(filePath);
+  try {
+    await file.write(`${line}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
   }
 }
 
@@ -186,37 +280,6 @@ async function writeHashed(filePath: string, source: ByteSource, maxBytes: numbe
   return { sha256: hash.digest('hex'), bytes, truncated };
 }
 
-/** Takes a lock file with O_EXCL; a lock older than LOCK_STALE_MS is taken to belong to a dead process. */
-async function acquireLock(lockPath: string): Promise<() => Promise<void>> {
-  const startedMs = Date.now();
-  for (;;) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      await handle.write(`${process.pid}\n`);
-      await handle.close();
-      return () => unlink(lockPath).catch(() => undefined);
-    } catch (error) {
-      if (!isErrno(error, 'EEXIST')) throw error;
-    }
-    const lockStat = await stat(lockPath).catch(() => undefined);
-    if (lockStat && Date.now() - lockStat.mtimeMs > LOCK_STALE_MS) {
-      await unlink(lockPath).catch(() => undefined);
-      continue;
-    }
-    if (Date.now() - startedMs > LOCK_WAIT_MS) {
-      throw new Error(
-        `timed out after ${LOCK_WAIT_MS} ms waiting for lock ${lockPath}; remove it if no collector runs`,
-      );
-    }
-    await sleep(LOCK_RETRY_MS);
-  }
-}
-
-/** True when `error` carries the system error `code`. Checked by shape: jest's sandbox breaks `instanceof Error`. */
-export function isErrno(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && error.code === code;
-}
-
 /** Re-reads a stored object and returns the SHA-256 and size of its current bytes. */
 export async function hashStoredObject(
   store: EvidenceStore,
@@ -225,9 +288,11 @@ export async function hashStoredObject(
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const chunk of store.read(sha256)) {
-    const buffer = chunk as Buffer;
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     hash.update(buffer);
     bytes += buffer.length;
   }
   return { sha256: hash.digest('hex'), bytes };
 }
+
+export { isErrno, isStoreCorrupt } from './store-fs';

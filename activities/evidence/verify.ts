@@ -1,9 +1,17 @@
-import { computeEntrySha256, GENESIS_SHA256, parseManifest, sha256Hex, type ManifestLine } from './custody';
-import { assertSha256, hashStoredObject, isErrno, type EvidenceStore } from './store';
+import { checkAnchor, checkHeadLog, type ChainAnchor } from './anchor';
+import {
+  computeEntrySha256,
+  GENESIS_SHA256,
+  parseManifest,
+  sha256Hex,
+  summarizeChain,
+  type ManifestLine,
+} from './custody';
+import { assertSha256, hashStoredObject, isErrno, isStoreCorrupt, type EvidenceStore } from './store';
 
 /** One mismatch found by verification, named by the artefact it concerns. */
 export interface VerifyProblem {
-  /** Artefact name, or `(manifest)` for problems of the manifest as a whole. */
+  /** Artefact name, `(manifest)` for problems of the manifest as a whole, or `(head log)`. */
   artefact: string;
   lineNumber?: number;
   problem: string;
@@ -15,13 +23,17 @@ export interface VerifyResult {
   entries: number;
   ok: boolean;
   problems: VerifyProblem[];
-  /** `entrySha256` of the last valid entry. */
+  /** `entrySha256` of the last entry (the SHA-256 of its text when it is not a valid entry). */
   headSha256?: string;
+  /** Anchors the chain was compared with: `--head`, the incident record. The store's head log is not counted. */
+  anchorsChecked: ChainAnchor[];
+  /** Lines of the store's head log, each checked against the chain. */
+  headLogLines: number;
 }
 
 export interface VerifyOptions {
-  /** Chain head recorded elsewhere (for example in the workflow history); a different head fails. */
-  expectedHeadSha256?: string;
+  /** Chain heads recorded outside the store (the workflow history, the incident record); a different one fails. */
+  anchors?: ChainAnchor[];
 }
 
 /** Re-reads every artefact of an incident and its custody chain, and lists every mismatch. */
@@ -40,14 +52,23 @@ export async function verifyIncidentEvidence(
   problems.push(...checkChain(lines, incidentId));
   problems.push(...(await checkObjects(store, lines)));
 
-  const head = lastEntrySha256(lines);
-  if (options.expectedHeadSha256 !== undefined && head !== options.expectedHeadSha256) {
-    problems.push({
-      artefact: '(manifest)',
-      problem: `chain head is ${head ?? 'missing'}, expected ${options.expectedHeadSha256}: entries were removed or replaced`,
-    });
+  const anchors = options.anchors ?? [];
+  for (const anchor of anchors) {
+    problems.push(...checkAnchor(lines, anchor).map((problem) => ({ artefact: '(manifest)', ...problem })));
   }
-  return { incidentId, manifestPath, entries: lines.length, ok: problems.length === 0, problems, headSha256: head };
+  const headLog = await store.readHeadLog(incidentId);
+  problems.push(...checkHeadLog(lines, headLog).map((problem) => ({ artefact: '(head log)', ...problem })));
+
+  return {
+    incidentId,
+    manifestPath,
+    entries: lines.length,
+    ok: problems.length === 0,
+    problems,
+    headSha256: summarizeChain(lines).headSha256,
+    anchorsChecked: anchors,
+    headLogLines: headLog.split('\n').filter((line) => line.trim() !== '').length,
+  };
 }
 
 function lineName(line: ManifestLine): string {
@@ -130,14 +151,8 @@ async function rehash(store: EvidenceStore, sha256: string): Promise<{ sha256: s
     return await hashStoredObject(store, sha256);
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return `stored object ${sha256} is missing`;
+    if (isStoreCorrupt(error))
+      return `stored object is not trustworthy: ${error instanceof Error ? error.message : ''}`;
     return `stored object could not be read: ${error instanceof Error ? error.message : String(error)}`;
   }
-}
-
-function lastEntrySha256(lines: ManifestLine[]): string | undefined {
-  for (let index = lines.length - 1; index >= 0; index -= 1) {
-    const line = lines[index];
-    if (line && 'entry' in line) return line.entry.entrySha256;
-  }
-  return undefined;
 }

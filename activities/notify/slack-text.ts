@@ -24,8 +24,27 @@ const delimiterLookalikes: Readonly<Record<string, string>> = {
 /** `@channel`, `@here` and `@everyone` get a fullwidth commercial at, which Slack never reads as a mention. */
 const broadcastMentionPattern = /@(?=(?:channel|here|everyone)\b)/gi;
 
-/** Bidirectional overrides and isolates can make a file name read backwards; they are shown as U+FFFD. */
-const bidiControlPattern = /[\u202A-\u202E\u2066-\u2069]/g;
+/**
+ * Characters that change reading order or hide text, shown as U+FFFD: bidirectional embeddings, overrides and
+ * isolates (which can make a file name read backwards), the marks LRM, RLM and ALM, zero-width space and
+ * non-joiner, word joiner and BOM. A zero-width joiner is kept only inside an emoji sequence, where it joins
+ * two pictographs.
+ */
+const invisibleControlPattern = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\u200B\u200C\u2060\uFEFF]/g;
+const zeroWidthJoiner = '\u200D';
+const emojiSequencePattern = /^\p{Extended_Pictographic}.*\u200D\p{Extended_Pictographic}/u;
+
+/** Replaces each zero-width joiner that does not join two pictographs in one emoji sequence. */
+function replaceLooseJoiners(text: string): string {
+  if (!text.includes(zeroWidthJoiner)) {
+    return text;
+  }
+  return splitGraphemes(text)
+    .map((grapheme) =>
+      emojiSequencePattern.test(grapheme) ? grapheme : grapheme.replaceAll(zeroWidthJoiner, '\uFFFD'),
+    )
+    .join('');
+}
 
 /** C0 and C1 control characters other than tab and line feed. */
 // eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
@@ -73,10 +92,10 @@ function escapeControl(grapheme: string): string {
 /** Removes characters that change layout or reading order, and neutralises broadcast mentions. */
 function sanitise(text: string, keepLineBreaks: boolean): string {
   const lines = text.replace(lineBreakPattern, keepLineBreaks ? '\n' : ' ');
-  return lines
+  return replaceLooseJoiners(lines)
     .replace(/\t/g, keepLineBreaks ? '\t' : ' ')
     .replace(controlCharacterPattern, '')
-    .replace(bidiControlPattern, '\uFFFD')
+    .replace(invisibleControlPattern, '\uFFFD')
     .replace(broadcastMentionPattern, '\uFF20');
 }
 

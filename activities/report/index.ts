@@ -3,13 +3,15 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { incidentRecordSchema, type IncidentRecord } from '../../domain/response';
-import { parseManifest, type CustodyEntry } from '../evidence/custody';
+import { custodyHeadOfRecord, type RecordCustodyHead } from '../evidence/anchor';
+import { parseManifest, summarizeChain } from '../evidence/custody';
 import { assertIncidentId, type EvidenceStore } from '../evidence/store';
 import { verifyIncidentEvidence } from '../evidence/verify';
 import { renderMarkdown } from './markdown';
 import { buildIncidentReport, type EvidenceContext, type IncidentReport } from './report';
 
 export const writeIncidentReportInputSchema = z.object({ incidentId: z.string().min(1), record: incidentRecordSchema });
+const rawRecordSchema = z.object({ record: z.unknown() });
 
 export interface ReportDeps {
   /** Folder that receives `INCIDENT/report.md`, `report.json` and `record.json`. */
@@ -38,7 +40,11 @@ export function reportPaths(reportDir: string, incidentId: string) {
 export function createReportActivities(deps: ReportDeps = {}) {
   const reportDir = deps.reportDir ?? defaultReportDir();
 
-  /** Writes the incident report as Markdown and JSON, plus the record it was built from. */
+  /**
+   * Writes the incident report as Markdown and JSON, plus the record it was built from. The custody head in
+   * the record (`evidence.custodyHeadSha256`, `evidence.custodyEntryCount`) is kept in `record.json`, where
+   * `firebreak evidence verify` reads it.
+   */
   async function writeIncidentReport(input: unknown): Promise<{ markdownPath: string; jsonPath: string }> {
     const parsed = writeIncidentReportInputSchema.safeParse(input);
     if (!parsed.success) {
@@ -49,9 +55,10 @@ export function createReportActivities(deps: ReportDeps = {}) {
       });
     }
     const { incidentId, record } = parsed.data;
-    const evidence = deps.store ? await loadEvidenceContext(deps.store, incidentId) : undefined;
+    const custodyHead = custodyHeadOfRecord(rawRecordSchema.safeParse(input).data?.record);
+    const evidence = deps.store ? await loadEvidenceContext(deps.store, incidentId, custodyHead) : undefined;
     const report = buildIncidentReport(record, evidence);
-    const paths = await writeReportFiles(reportDir, incidentId, report, record);
+    const paths = await writeReportFiles(reportDir, incidentId, report, withCustodyHead(record, custodyHead));
     return { markdownPath: paths.markdownPath, jsonPath: paths.jsonPath };
   }
 
@@ -63,7 +70,7 @@ export async function writeReportFiles(
   reportDir: string,
   incidentId: string,
   report: IncidentReport,
-  record: IncidentRecord,
+  record: IncidentRecord | StoredRecord,
 ) {
   const paths = reportPaths(reportDir, incidentId);
   await mkdir(paths.dir, { recursive: true });
@@ -79,19 +86,49 @@ async function writeAtomically(filePath: string, text: string): Promise<void> {
   await rename(tmpPath, filePath);
 }
 
+/** The record as written to `record.json`: the checked record plus the custody head it carried. */
+export type StoredRecord = IncidentRecord & { evidence?: IncidentRecord['evidence'] & Partial<RecordCustodyHead> };
+
+function withCustodyHead(record: IncidentRecord, head: RecordCustodyHead | undefined): StoredRecord {
+  if (!head) return record;
+  const evidence = record.evidence ?? { manifestPath: '', artefacts: [] };
+  return { ...record, evidence: { ...evidence, ...head } };
+}
+
 /**
  * Reads an incident's custody entries, their verification and the captured pod object from the store. The
- * pod's redacted copy is preferred, so secrets kept in raw evidence never reach a report.
+ * chain is compared with `recordedHead` when the record carries one. The pod's redacted copy is preferred, so
+ * secrets kept in raw evidence never reach a report.
  */
-export async function loadEvidenceContext(store: EvidenceStore, incidentId: string): Promise<EvidenceContext> {
-  const entries: CustodyEntry[] = parseManifest(await store.readManifest(incidentId)).flatMap((line) =>
-    'entry' in line ? [line.entry] : [],
-  );
-  const verification = entries.length > 0 ? await verifyIncidentEvidence(store, incidentId) : undefined;
+export async function loadEvidenceContext(
+  store: EvidenceStore,
+  incidentId: string,
+  recordedHead?: RecordCustodyHead,
+): Promise<EvidenceContext> {
+  const lines = parseManifest(await store.readManifest(incidentId));
+  const entries = lines.flatMap((line) => ('entry' in line ? [line.entry] : []));
+  const anchors = recordedHead
+    ? [
+        {
+          headSha256: recordedHead.custodyHeadSha256,
+          entryCount: recordedHead.custodyEntryCount,
+          source: 'the incident record',
+        },
+      ]
+    : [];
+  const verification = lines.length > 0 ? await verifyIncidentEvidence(store, incidentId, { anchors }) : undefined;
   const latest = (name: string) => [...entries].reverse().find((entry) => entry.name === name);
   const podEntry = latest('objects/pod.redacted') ?? latest('objects/pod');
   const pod = podEntry ? await readJsonObject(store, podEntry.sha256) : undefined;
-  return { manifestPath: store.manifestLocation(incidentId), entries, verification, pod };
+  return {
+    manifestPath: store.manifestLocation(incidentId),
+    entries,
+    verification,
+    chain: summarizeChain(lines),
+    recordedHead,
+    verifiedAgainstRecordedHead: verification !== undefined && anchors.length > 0,
+    pod,
+  };
 }
 
 async function readJsonObject(store: EvidenceStore, sha256: string): Promise<unknown> {
@@ -105,9 +142,12 @@ async function readJsonObject(store: EvidenceStore, sha256: string): Promise<unk
   }
 }
 
-/** Reads a record written beside an earlier report, for rebuilding the report from the CLI. */
-export async function readStoredRecord(recordPath: string): Promise<IncidentRecord> {
-  return incidentRecordSchema.parse(JSON.parse(await readFile(recordPath, 'utf8')));
+/** Reads a record written beside an earlier report, with its custody head, for rebuilding the report from the CLI. */
+export async function readStoredRecord(
+  recordPath: string,
+): Promise<{ record: IncidentRecord; custodyHead?: RecordCustodyHead }> {
+  const json: unknown = JSON.parse(await readFile(recordPath, 'utf8'));
+  return { record: incidentRecordSchema.parse(json), custodyHead: custodyHeadOfRecord(json) };
 }
 
 export { buildIncidentReport } from './report';

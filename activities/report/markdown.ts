@@ -1,26 +1,24 @@
 import type { ContainmentRecord } from '../../domain/response';
+import { isIncidentId } from '../evidence/store';
+import { escapeMarkdown, inlineCode } from './markdown-escape';
 import type { IncidentReport } from './report';
 
-/**
- * Escapes text for Markdown. Alert fields are attacker-controlled, so every value is escaped: markup
- * characters get a backslash, angle brackets become entities (no raw HTML), and line breaks become spaces.
- */
-export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/[\\`*_[\]#|~!]/g, (character) => `\\${character}`)
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
-}
+export { escapeMarkdown, inlineCode } from './markdown-escape';
 
-const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
+const e = escapeMarkdown;
+const code = (value: string) => inlineCode(value, 'text');
 
-function table(headers: string[], rows: string[][]): string[] {
+/** A table cell: text, escaped when rendered, or a value shown as inline code. */
+type Cell = string | { code: string };
+
+/** Renders a table; every cell is escaped for a table, so no value can add a column or a row. */
+function table(headers: string[], rows: Cell[][]): string[] {
   if (rows.length === 0) return ['None recorded.'];
+  const render = (cell: Cell) => (typeof cell === 'string' ? e(cell) : inlineCode(cell.code, 'table'));
   return [
     `| ${headers.join(' | ')} |`,
     `|${headers.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    ...rows.map((row) => `| ${row.map(render).join(' | ')} |`),
   ];
 }
 
@@ -30,38 +28,80 @@ function formatDuration(ms: number): string {
   return minutes % 60 === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-/** Renders the report as Markdown, one section per heading in a fixed order. */
+/**
+ * Renders the report as Markdown, one section per heading in a fixed order. Headings are fixed text; the
+ * incident id joins the title only when it has the form of an incident id.
+ */
 export function renderMarkdown(report: IncidentReport): string {
-  const e = escapeMarkdown;
+  const id = report.summary.incidentId;
+  const title = isIncidentId(id) ? `# Incident report: ${id}` : '# Incident report';
+  return [
+    title,
+    '',
+    `Generated ${e(report.generatedAt)}.`,
+    '',
+    ...renderSummary(report),
+    ...renderSeverity(report),
+    '',
+    '## Target',
+    '',
+    ...renderTarget(report),
+    ...renderTimeline(report),
+    '',
+    ...renderDecisions(report),
+    '',
+    ...renderEvidence(report),
+    '',
+    '## Containment and recovery',
+    '',
+    '### Containment',
+    '',
+    ...stepTable(report.containment),
+    '',
+    '### Recovery',
+    '',
+    ...stepTable(report.recovery),
+    ...renderReview(report),
+    '',
+  ].join('\n');
+}
+
+function renderSummary(report: IncidentReport): string[] {
   const { summary } = report;
-  const lines: string[] = [`# Incident report: ${e(summary.incidentId)}`, '', `Generated ${report.generatedAt}.`, ''];
-
-  lines.push('## Summary', '');
-  lines.push(`- Outcome: ${e(summary.outcome)}`);
-  lines.push(
-    `- Severity: ${e(report.severity.current)}; phase: ${e(summary.phase)}${summary.dryRun ? '; dry run (nothing was changed)' : ''}`,
-  );
-  lines.push(`- Target: ${e(summary.target)}`);
-  lines.push(`- Playbook: ${e(summary.playbook)}; fingerprint ${code(summary.fingerprint)}`);
-  lines.push(
-    `- Opened ${summary.openedAt}${summary.closedAt ? `, closed ${summary.closedAt}` : ', still open'}${summary.durationMs !== undefined ? ` (${formatDuration(summary.durationMs)})` : ''}`,
-  );
-  lines.push(
+  const dryRun = summary.dryRun ? '; dry run (nothing was changed)' : '';
+  const closed = summary.closedAt ? `, closed ${e(summary.closedAt)}` : ', still open';
+  const duration = summary.durationMs !== undefined ? ` (${formatDuration(summary.durationMs)})` : '';
+  const lines = [
+    '## Summary',
+    '',
+    `- Outcome: ${e(summary.outcome)}`,
+    `- Severity: ${e(report.severity.current)}; phase: ${e(summary.phase)}${dryRun}`,
+    `- Target: ${e(summary.target)}`,
+    `- Playbook: ${e(summary.playbook)}; fingerprint ${code(summary.fingerprint)}`,
+    `- Opened ${e(summary.openedAt)}${closed}${duration}`,
     `- Alerts: ${summary.alertCount} (${summary.redeliveries} redeliveries); rules: ${summary.rules.map(e).join(', ') || 'none'}`,
-  );
+  ];
   if (summary.standDown) {
-    lines.push(`- Stood down by ${e(summary.standDown.by)} at ${summary.standDown.at}: ${e(summary.standDown.reason)}`);
+    const { by, at, reason } = summary.standDown;
+    lines.push(`- Stood down by ${e(by)} at ${e(at)}: ${e(reason)}`);
   }
+  return lines;
+}
 
-  lines.push('', '## Severity and clocks', '');
-  lines.push(
+function renderSeverity(report: IncidentReport): string[] {
+  const clockStatus = (clock: IncidentReport['clocks'][number]) => {
+    if (clock.status === 'met') return `met at ${clock.metAt}`;
+    return clock.status === 'missed' ? `missed at ${clock.missedAt}` : 'running';
+  };
+  return [
+    '',
+    '## Severity and clocks',
+    '',
     ...table(
       ['Severity', 'Since', 'Reason'],
-      report.severity.history.map((change) => [change.severity, change.at, e(change.reason)]),
+      report.severity.history.map((change) => [change.severity, change.at, change.reason]),
     ),
-  );
-  lines.push('');
-  lines.push(
+    '',
     ...table(
       ['Clock', 'Target', 'Started', 'Due', 'Status'],
       report.clocks.map((clock) => [
@@ -69,94 +109,65 @@ export function renderMarkdown(report: IncidentReport): string {
         formatDuration(clock.targetMs),
         clock.startedAt,
         clock.dueAt,
-        clock.status === 'met'
-          ? `met at ${clock.metAt}`
-          : clock.status === 'missed'
-            ? `missed at ${clock.missedAt}`
-            : 'running',
+        clockStatus(clock),
       ]),
     ),
-  );
+  ];
+}
 
-  lines.push('', '## Target', '', ...renderTarget(report));
+function renderTarget(report: IncidentReport): string[] {
+  const target = report.target;
+  if ('unresolved' in target) return [`Unresolved: ${e(target.unresolved)}`];
+  const labels = Object.entries(target.labels).map(([key, value]) => code(`${key}=${value}`));
+  return [
+    `- Pod: ${e(target.namespace)}/${e(target.pod)} (uid ${code(target.uid)}, resourceVersion ${code(target.resourceVersion)})`,
+    `- Node: ${e(target.node ?? 'unknown')}; service account: ${e(target.serviceAccount ?? 'unknown')}`,
+    `- Workload: ${target.workload ? `${e(target.workload.kind)} ${e(target.workload.name)}` : 'none (standalone pod)'}`,
+    `- Owners: ${target.owners.map((owner) => `${e(owner.kind)} ${e(owner.name)}`).join(' → ') || 'none'}`,
+    `- Labels: ${labels.join(', ') || 'none'}`,
+    ...target.images.map(
+      (image) =>
+        `- Image of ${e(image.container)}: ${code(image.image)}${image.imageID ? ` (${code(image.imageID)})` : ''}`,
+    ),
+  ];
+}
 
-  lines.push('', '## Timeline', '');
-  if (report.timeline.dropped > 0)
-    lines.push(`${report.timeline.dropped} earlier entries were dropped to bound the record.`, '');
-  lines.push(
+function renderTimeline(report: IncidentReport): string[] {
+  const dropped = report.timeline.dropped;
+  return [
+    '',
+    '## Timeline',
+    '',
+    ...(dropped > 0 ? [`${dropped} earlier entries were dropped to bound the record.`, ''] : []),
     ...table(
       ['Time', 'Kind', 'What happened'],
-      report.timeline.entries.map((entry) => [entry.at, entry.kind, e(entry.summary)]),
+      report.timeline.entries.map((entry) => [entry.at, entry.kind, entry.summary]),
     ),
-  );
-
-  lines.push('', '## Attack chain', '');
-  lines.push(
+    '',
+    '## Attack chain',
+    '',
     ...table(
       ['Stage', 'First seen', 'Mapped from'],
-      report.attackChain.map((stage) => [stage.stage, stage.firstSeen ?? '-', stage.evidence.map(e).join(', ')]),
+      report.attackChain.map((stage) => [stage.stage, stage.firstSeen ?? '-', stage.evidence.join(', ')]),
     ),
-  );
+  ];
+}
 
-  lines.push('', '## Decisions', '');
-  lines.push(
+function renderDecisions(report: IncidentReport): string[] {
+  return [
+    '## Decisions',
+    '',
     ...table(
       ['Gate', 'Status', 'Decision', 'Who', 'Channel', 'When', 'Reason'],
       report.decisions.map((gate) => [
         gate.gate,
         gate.status + (gate.defaultApplied ? ` (default ${gate.defaultApplied} applied)` : ''),
         gate.decision ?? '-',
-        e((gate.deciders ?? (gate.decider ? [gate.decider] : [])).join(', ') || '-'),
+        (gate.deciders ?? (gate.decider ? [gate.decider] : [])).join(', ') || '-',
         gate.channel ?? '-',
         gate.at,
-        e(gate.reason ?? '-'),
+        gate.reason ?? '-',
       ]),
-    ),
-  );
-
-  lines.push('', ...renderEvidence(report));
-  lines.push('', '## Containment and recovery', '', '### Containment', '', ...stepTable(report.containment));
-  lines.push('', '### Recovery', '', ...stepTable(report.recovery));
-
-  lines.push('', '## Root cause (five whys)', '');
-  for (const why of report.rootCause) {
-    lines.push(
-      `${why.why}. ${e(why.prompt)}`,
-      `   ${why.answer ? e(why.answer) : '_Not answered by the recorded data: fill in at the review._'}`,
-    );
-  }
-
-  lines.push('', '## Hardening findings', '');
-  if ('unavailable' in report.hardening) lines.push(`Not assessed: ${e(report.hardening.unavailable)}.`);
-  else
-    lines.push(
-      ...table(
-        ['Severity', 'Container', 'Finding', 'Fix'],
-        report.hardening.findings.map((finding) => [
-          finding.severity,
-          e(finding.container ?? '(pod)'),
-          e(finding.title),
-          e(finding.fix),
-        ]),
-      ),
-    );
-
-  lines.push('', '## Follow-up actions', '', ...report.followUps.map((action) => `- [ ] ${e(action)}`), '');
-  return lines.join('\n');
-}
-
-function renderTarget(report: IncidentReport): string[] {
-  const target = report.target;
-  if ('unresolved' in target) return [`Unresolved: ${escapeMarkdown(target.unresolved)}`];
-  const e = escapeMarkdown;
-  return [
-    `- Pod: ${e(target.namespace)}/${e(target.pod)} (uid ${code(target.uid)}, resourceVersion ${code(target.resourceVersion)})`,
-    `- Node: ${e(target.node ?? 'unknown')}; service account: ${e(target.serviceAccount ?? 'unknown')}`,
-    `- Workload: ${target.workload ? `${e(target.workload.kind)} ${e(target.workload.name)}` : 'none (standalone pod)'}`,
-    `- Owners: ${target.owners.map((owner) => `${e(owner.kind)} ${e(owner.name)}`).join(' → ') || 'none'}`,
-    ...target.images.map(
-      (image) =>
-        `- Image of ${e(image.container)}: ${code(image.image)}${image.imageID ? ` (${code(image.imageID)})` : ''}`,
     ),
   ];
 }
@@ -165,12 +176,13 @@ function renderEvidence(report: IncidentReport): string[] {
   const { evidence } = report;
   const lines = ['## Evidence', ''];
   if (evidence.manifestPath) lines.push(`Custody manifest: ${code(evidence.manifestPath)}`, '');
-  if (evidence.verification) {
-    const verdict = evidence.verification.ok
-      ? 'Verified when this report was written: every artefact matches its hash and the custody chain is intact.'
-      : `Verification FAILED when this report was written: ${evidence.verification.problems.map((problem) => `${escapeMarkdown(problem.artefact)}: ${escapeMarkdown(problem.problem)}`).join('; ')}`;
-    lines.push(verdict, '');
+  if (evidence.chain?.headSha256) {
+    lines.push(
+      `Custody chain head: ${code(evidence.chain.headSha256)} after ${evidence.chain.entryCount} entries.`,
+      '',
+    );
   }
+  if (evidence.verification) lines.push(verificationVerdict(evidence), '');
   const flags = (row: IncidentReport['evidence']['artefacts'][number]) =>
     [row.incomplete ? 'incomplete' : '', row.truncated ? 'truncated' : '', row.unsupported ? 'unsupported' : '']
       .filter(Boolean)
@@ -179,11 +191,11 @@ function renderEvidence(report: IncidentReport): string[] {
     ...table(
       ['Artefact', 'SHA-256', 'Bytes', 'Flags', 'Source', 'Collected'],
       evidence.artefacts.map((row) => [
-        escapeMarkdown(row.name),
-        code(row.sha256),
+        row.name,
+        { code: row.sha256 },
         String(row.bytes),
         flags(row),
-        escapeMarkdown(row.source ?? '-'),
+        row.source ?? '-',
         row.collectedAt ? `${row.collectedAt} by ${row.collector ?? '?'}` : '-',
       ]),
     ),
@@ -191,15 +203,64 @@ function renderEvidence(report: IncidentReport): string[] {
   return lines;
 }
 
+/** States what the verification covered: only the store, or also the head recorded at collection. */
+function verificationVerdict(evidence: IncidentReport['evidence']): string {
+  const verification = evidence.verification;
+  if (verification && !verification.ok) {
+    const problems = verification.problems.map((problem) => `${e(problem.artefact)}: ${e(problem.problem)}`);
+    return `Verification FAILED when this report was written: ${problems.join('; ')}`;
+  }
+  const recorded = evidence.recordedHead;
+  if (recorded && evidence.verifiedAgainstRecordedHead) {
+    const count = recorded.custodyEntryCount === undefined ? '' : ` with ${recorded.custodyEntryCount} entries`;
+    return (
+      `Verified against the head recorded at collection (${code(recorded.custodyHeadSha256)}${count}) when this ` +
+      'report was written: every artefact matches its hash and the custody chain is intact.'
+    );
+  }
+  return (
+    'Verified when this report was written: every artefact matches its hash and the custody chain is intact. ' +
+    'The chain was not checked against a head recorded at collection, because the incident record carries ' +
+    'none, so a chain rewritten as a whole would also pass.'
+  );
+}
+
+function renderReview(report: IncidentReport): string[] {
+  const lines = ['', '## Root cause (five whys)', ''];
+  for (const why of report.rootCause) {
+    const answer = why.answer ? e(why.answer) : '_Not answered by the recorded data: fill in at the review._';
+    lines.push(`${why.why}. ${e(why.prompt)}`, `   ${answer}`);
+  }
+
+  lines.push('', '## Hardening findings', '');
+  if ('unavailable' in report.hardening) {
+    lines.push(`Not assessed: ${e(report.hardening.unavailable)}.`);
+  } else {
+    lines.push(
+      ...table(
+        ['Severity', 'Container', 'Finding', 'Fix'],
+        report.hardening.findings.map((finding) => [
+          finding.severity,
+          finding.container ?? '(pod)',
+          finding.title,
+          finding.fix,
+        ]),
+      ),
+    );
+  }
+  lines.push('', '## Follow-up actions', '', ...report.followUps.map((action) => `- [ ] ${e(action)}`));
+  return lines;
+}
+
 function stepTable(steps: ContainmentRecord[]): string[] {
   return table(
     ['Step', 'What', 'When', 'Status', 'Undo'],
     steps.map((step) => [
-      escapeMarkdown(step.step),
-      escapeMarkdown(step.summary) + (step.dryRun ? ' (dry run)' : ''),
+      step.step,
+      step.summary + (step.dryRun ? ' (dry run)' : ''),
       step.at,
-      step.status + (step.error ? `: ${escapeMarkdown(step.error)}` : ''),
-      `${step.inverse.activity ? `${escapeMarkdown(step.inverse.activity)} ` : ''}${step.inverse.status}${step.inverse.at ? ` at ${step.inverse.at}` : ''}`,
+      step.status + (step.error ? `: ${step.error}` : ''),
+      `${step.inverse.activity ? `${step.inverse.activity} ` : ''}${step.inverse.status}${step.inverse.at ? ` at ${step.inverse.at}` : ''}`,
     ]),
   );
 }

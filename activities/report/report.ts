@@ -6,7 +6,8 @@ import type {
   TargetRef,
   TimelineEntry,
 } from '../../domain/response';
-import type { CustodyEntry } from '../evidence/custody';
+import type { RecordCustodyHead } from '../evidence/anchor';
+import type { ChainSummary, CustodyEntry } from '../evidence/custody';
 import type { VerifyResult } from '../evidence/verify';
 import { findHardeningIssues, type HardeningFinding } from './hardening';
 import { fiveWhys, followUpActions, type WhyAnswer } from './root-cause';
@@ -30,6 +31,12 @@ export interface EvidenceContext {
   manifestPath: string;
   entries: CustodyEntry[];
   verification?: Pick<VerifyResult, 'ok' | 'problems'>;
+  /** Head and length of the custody chain in the store. */
+  chain?: ChainSummary;
+  /** Head that the workflow recorded at collection, as the incident record carries it. */
+  recordedHead?: RecordCustodyHead;
+  /** True when `verification` compared the chain with `recordedHead`. */
+  verifiedAgainstRecordedHead?: boolean;
   /** The captured pod object (its redacted copy), for hardening findings. */
   pod?: unknown;
 }
@@ -59,7 +66,14 @@ export interface IncidentReport {
   timeline: { entries: TimelineEntry[]; dropped: number };
   attackChain: AttackChainStage[];
   decisions: GateResult[];
-  evidence: { manifestPath?: string; artefacts: EvidenceRow[]; verification?: EvidenceContext['verification'] };
+  evidence: {
+    manifestPath?: string;
+    artefacts: EvidenceRow[];
+    verification?: EvidenceContext['verification'];
+    chain?: ChainSummary;
+    recordedHead?: RecordCustodyHead;
+    verifiedAgainstRecordedHead: boolean;
+  };
   containment: ContainmentRecord[];
   recovery: ContainmentRecord[];
   rootCause: WhyAnswer[];
@@ -96,6 +110,9 @@ export function buildIncidentReport(
       manifestPath: evidence?.manifestPath ?? record.evidence?.manifestPath,
       artefacts,
       verification: evidence?.verification,
+      chain: evidence?.chain,
+      recordedHead: evidence?.recordedHead,
+      verifiedAgainstRecordedHead: evidence?.verifiedAgainstRecordedHead ?? false,
     },
     containment: record.containment.filter((step) => !RECOVERY_STEP.test(step.step)),
     recovery: record.containment.filter((step) => RECOVERY_STEP.test(step.step)),

@@ -1,6 +1,10 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { custodyHeadOfRecord, type ChainAnchor } from '../../activities/evidence/anchor';
 import { defaultEvidenceDir, LocalEvidenceStore } from '../../activities/evidence/store';
-import { verifyIncidentEvidence } from '../../activities/evidence/verify';
+import { verifyIncidentEvidence, type VerifyResult } from '../../activities/evidence/verify';
+import { defaultReportDir, reportPaths } from '../../activities/report';
 
 export interface CommandOutput {
   out: (text: string) => void;
@@ -15,7 +19,19 @@ const processOutput: CommandOutput = {
 interface VerifyOptions {
   dir?: string;
   head?: string;
+  entries?: number;
+  reportDir?: string;
   json?: boolean;
+}
+
+function parseSha256(value: string): string {
+  if (!/^[0-9a-f]{64}$/.test(value)) throw new InvalidArgumentError('expected 64 lowercase hex digits.');
+  return value;
+}
+
+function parsePositiveInt(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a positive whole number.');
+  return Number(value);
 }
 
 /**
@@ -26,14 +42,47 @@ export function registerEvidenceCommands(program: Command, output: CommandOutput
   const evidence = program.command('evidence').description('Check the evidence captured for incidents');
   evidence
     .command('verify')
-    .description('Re-read every artefact of an incident and its chain of custody, and report any mismatch')
+    .description(
+      'Re-read every artefact of an incident and its chain of custody, and compare the chain with the head ' +
+        'recorded at collection (--head, and evidence.custodyHeadSha256 in the incident record)',
+    )
     .argument('<incident>', 'incident id, for example incident-3f2a9c0d1b7e4a55')
     .option('--dir <dir>', 'evidence store directory (default: FIREBREAK_EVIDENCE_DIR or .data/evidence)')
-    .option('--head <sha256>', 'custody chain head recorded by the workflow; a different head fails')
+    .option('--head <sha256>', 'custody chain head recorded by the workflow; a different head fails', parseSha256)
+    .option('--entries <count>', 'number of custody entries recorded with --head', parsePositiveInt)
+    .option(
+      '--report-dir <dir>',
+      'report directory whose INCIDENT/record.json holds the recorded head (default: FIREBREAK_REPORT_DIR or .data/reports)',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (incidentId: string, options: VerifyOptions) => {
       process.exitCode = await verifyCommand(incidentId, options, output);
     });
+}
+
+/** Returns the heads to compare the chain with: `--head`, and the incident record written with the report. */
+async function recordedAnchors(incidentId: string, options: VerifyOptions): Promise<ChainAnchor[]> {
+  if (options.entries !== undefined && options.head === undefined) {
+    throw new Error('--entries needs --head: give the head that was recorded with that entry count');
+  }
+  const anchors: ChainAnchor[] = [];
+  if (options.head !== undefined) {
+    anchors.push({ headSha256: options.head, entryCount: options.entries, source: '--head' });
+  }
+  const { recordPath } = reportPaths(options.reportDir ?? defaultReportDir(), incidentId);
+  if (!existsSync(recordPath)) return anchors;
+  let record: unknown;
+  try {
+    record = JSON.parse(await readFile(recordPath, 'utf8'));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`could not read the incident record ${recordPath}: ${reason}`, { cause: error });
+  }
+  const head = custodyHeadOfRecord(record);
+  if (head) {
+    anchors.push({ headSha256: head.custodyHeadSha256, entryCount: head.custodyEntryCount, source: recordPath });
+  }
+  return anchors;
 }
 
 export async function verifyCommand(
@@ -42,9 +91,10 @@ export async function verifyCommand(
   output: CommandOutput,
 ): Promise<number> {
   const store = new LocalEvidenceStore(options.dir ?? defaultEvidenceDir());
-  let result;
+  let result: VerifyResult;
   try {
-    result = await verifyIncidentEvidence(store, incidentId, { expectedHeadSha256: options.head });
+    const anchors = await recordedAnchors(incidentId, options);
+    result = await verifyIncidentEvidence(store, incidentId, { anchors });
   } catch (error) {
     output.err(`firebreak evidence verify: ${error instanceof Error ? error.message : String(error)}`);
     return 2;
@@ -56,9 +106,11 @@ export async function verifyCommand(
     output.out(
       `${incidentId}: verified ${result.entries} custody entries in ${result.manifestPath}; every artefact matches its hash`,
     );
+    output.out(describeAnchors(result));
   } else {
     for (const problem of result.problems) {
-      const line = problem.lineNumber === undefined ? '' : ` (manifest line ${problem.lineNumber})`;
+      const line =
+        problem.lineNumber === undefined ? '' : ` (${problemFile(problem.artefact)} line ${problem.lineNumber})`;
       output.out(`MISMATCH ${problem.artefact}${line}: ${problem.problem}`);
     }
     output.err(
@@ -66,4 +118,17 @@ export async function verifyCommand(
     );
   }
   return result.ok ? 0 : 1;
+}
+
+const problemFile = (artefact: string) => (artefact === '(head log)' ? 'head log' : 'manifest');
+
+function describeAnchors(result: VerifyResult): string {
+  const head = `chain head ${result.headSha256 ?? 'none'}`;
+  if (result.anchorsChecked.length === 0) {
+    return (
+      `WARNING: ${head} was checked against the store's head log only (${result.headLogLines} lines), which ` +
+      'whoever can write the store can rewrite: pass --head, or --report-dir with the incident record'
+    );
+  }
+  return `${head} matches the head recorded in ${result.anchorsChecked.map((anchor) => anchor.source).join(' and ')}`;
 }

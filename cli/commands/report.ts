@@ -74,8 +74,8 @@ async function reportText(incidentId: string, options: ReportOptions): Promise<s
       `no report for ${incidentId} in ${paths.dir} and no record at ${recordPath}: pass --record FILE or --report-dir`,
     );
   }
-  const record = await readStoredRecord(recordPath);
+  const { record, custodyHead } = await readStoredRecord(recordPath);
   const store = new LocalEvidenceStore(options.evidenceDir ?? defaultEvidenceDir());
-  const report = buildIncidentReport(record, await loadEvidenceContext(store, record.incidentId));
+  const report = buildIncidentReport(record, await loadEvidenceContext(store, record.incidentId, custodyHead));
   return options.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report);
 }

@@ -79,8 +79,42 @@ describe('collectEvidence', () => {
     expect(result.manifestPath).toBe(store.manifestLocation(incidentId));
     expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(4096);
 
-    const verified = await verifyIncidentEvidence(store, incidentId, { expectedHeadSha256: result.custodyHeadSha256 });
+    const anchor = {
+      headSha256: result.custodyHeadSha256 ?? '',
+      entryCount: result.custodyEntryCount,
+      source: 'result',
+    };
+    const verified = await verifyIncidentEvidence(store, incidentId, { anchors: [anchor] });
     expect(verified.problems).toEqual([]);
+  });
+
+  test('records the chain head in the result and the head log', async () => {
+    const incidentId = 'incident-00000000000000a0';
+    const first = await activities().collectEvidence({
+      incidentId,
+      target: workload.target,
+      kinds: ['objects'],
+      limits: {},
+    });
+    const second = await activities().collectEvidence({
+      incidentId,
+      target: workload.target,
+      kinds: ['logs'],
+      limits: {},
+    });
+
+    const entries = await entriesOf(incidentId);
+    expect(second.custodyEntryCount).toBe(entries.length);
+    expect(second.custodyHeadSha256).toBe(entries.at(-1)?.entrySha256);
+    expect(first.custodyEntryCount).toBe(entries.length - second.artefacts.length);
+    const headLog = (await store.readHeadLog(incidentId))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(headLog).toEqual([
+      expect.objectContaining({ headSha256: first.custodyHeadSha256, entryCount: first.custodyEntryCount }),
+      expect.objectContaining({ headSha256: second.custodyHeadSha256, entryCount: second.custodyEntryCount }),
+    ]);
   });
 
   test('stores the policies and bindings that apply to the pod', async () => {

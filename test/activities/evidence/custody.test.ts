@@ -1,6 +1,7 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { recordChainHead } from '../../../activities/evidence/anchor';
 import {
   appendCustodyEntry,
   canonicalJson,
@@ -10,6 +11,7 @@ import {
 } from '../../../activities/evidence/custody';
 import { LocalEvidenceStore } from '../../../activities/evidence/store';
 import { verifyIncidentEvidence } from '../../../activities/evidence/verify';
+import { rewriteChain as rewriteProcessList } from './rewrite-chain';
 
 const incidentId = 'incident-0123456789abcdef';
 
@@ -123,14 +125,89 @@ describe('custody chain', () => {
     expect(result.problems.some((problem) => /chain is broken/.test(problem.problem))).toBe(true);
   });
 
+  const rewriteChain = () =>
+    rewriteProcessList(store, incidentId, 'exec/app/processes', 'PID CMD\n1 /app/server\n2 sleep 60\n');
+
   test('verify detects a rewritten chain against the recorded head', async () => {
-    const before = await verifyIncidentEvidence(store, incidentId);
+    const recorded = await verifyIncidentEvidence(store, incidentId);
+    await rewriteChain();
+    const anchor = { headSha256: recorded.headSha256 ?? '', entryCount: 3, source: 'the incident record' };
+
+    expect((await verifyIncidentEvidence(store, incidentId)).ok).toBe(true);
+    const result = await verifyIncidentEvidence(store, incidentId, { anchors: [anchor] });
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual([
+      {
+        artefact: '(manifest)',
+        problem: expect.stringContaining(
+          `chain rewritten or truncated: expected head ${recorded.headSha256} with 3 entries (recorded in the incident record)`,
+        ),
+      },
+    ]);
+  });
+
+  test('verify detects a truncated chain against the recorded entry count', async () => {
+    const recorded = await verifyIncidentEvidence(store, incidentId);
     const lines = readFileSync(manifestFile(), 'utf8').trimEnd().split('\n');
     writeFileSync(manifestFile(), `${lines.slice(0, 2).join('\n')}\n`);
+    const anchor = { headSha256: recorded.headSha256 ?? '', entryCount: 3, source: '--head' };
 
-    const result = await verifyIncidentEvidence(store, incidentId, { expectedHeadSha256: before.headSha256 });
+    const result = await verifyIncidentEvidence(store, incidentId, { anchors: [anchor] });
     expect(result.ok).toBe(false);
-    expect(result.problems[0]?.artefact).toBe('(manifest)');
+    expect(result.problems[0]?.problem).toMatch(/the manifest has 2 entries/);
+  });
+
+  test('verify detects entries appended after the recorded head', async () => {
+    const recorded = await verifyIncidentEvidence(store, incidentId);
+    await storeArtefact(store, 'logs/app/forged', 'planted later\n');
+    const anchor = { headSha256: recorded.headSha256 ?? '', entryCount: 3, source: '--head' };
+
+    const result = await verifyIncidentEvidence(store, incidentId, { anchors: [anchor] });
+    expect(result.ok).toBe(false);
+    expect(result.problems[0]?.problem).toMatch(/the manifest has 4 entries/);
+  });
+
+  test('verify checks the chain against every head log line', async () => {
+    const first = await recordChainHead(store, incidentId);
+    await storeArtefact(store, 'logs/app/previous', 'second run\n');
+    await recordChainHead(store, incidentId);
+    expect(first).toEqual({ headSha256: expect.stringMatching(/^[0-9a-f]{64}$/), entryCount: 3 });
+    expect((await verifyIncidentEvidence(store, incidentId)).headLogLines).toBe(2);
+
+    await rewriteChain();
+    const result = await verifyIncidentEvidence(store, incidentId);
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((problem) => [problem.artefact, problem.lineNumber])).toEqual([
+      ['(head log)', 1],
+      ['(head log)', 2],
+    ]);
+    expect(result.problems[0]?.problem).toContain(`expected head ${first.headSha256} with 3 entries`);
+  });
+
+  test('recordChainHead skips an empty chain', async () => {
+    const summary = await recordChainHead(store, 'incident-ffffffffffffffff');
+    expect(summary).toEqual({ entryCount: 0 });
+    expect(await store.readHeadLog('incident-ffffffffffffffff')).toBe('');
+  });
+
+  test('verify treats a symlinked object as a mismatch', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'firebreak-outside-'));
+    try {
+      const [line] = parseManifest(await store.readManifest(incidentId));
+      if (!line || !('entry' in line)) throw new Error('first manifest line is not a valid entry');
+      const file = store.objectPath(line.entry.sha256);
+      writeFileSync(path.join(outside, 'copy'), readFileSync(file));
+      rmSync(file);
+      symlinkSync(path.join(outside, 'copy'), file);
+
+      const result = await verifyIncidentEvidence(store, incidentId);
+      expect(result.ok).toBe(false);
+      expect(result.problems).toEqual([
+        expect.objectContaining({ artefact: 'logs/app/current', problem: expect.stringMatching(/symbolic link/) }),
+      ]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   test('verify reports a missing object by name', async () => {

@@ -46,6 +46,7 @@ export async function createLabWorkload(kubeConfig: KubeConfig, containers = ['a
               env: [
                 { name: 'LOG_LEVEL', value: 'info' },
                 { name: 'PAYMENT_API_TOKEN', valueFrom: { secretKeyRef: { name: 'payment', key: 'token' } } },
+                { name: 'UPSTREAM_ID', valueFrom: { secretKeyRef: { name: 'payment', key: 'upstream' } } },
               ],
             })),
           },
@@ -99,7 +100,7 @@ async function createAccessObjects(kubeConfig: KubeConfig, namespace: string): P
   });
 }
 
-async function waitForRunningPod(core: CoreV1Api, namespace: string, labelSelector: string): Promise<V1Pod> {
+export async function waitForRunningPod(core: CoreV1Api, namespace: string, labelSelector: string): Promise<V1Pod> {
   const deadlineMs = Date.now() + 30_000;
   while (Date.now() < deadlineMs) {
     const pods = await core.listNamespacedPod({ namespace, labelSelector });
@@ -110,7 +111,7 @@ async function waitForRunningPod(core: CoreV1Api, namespace: string, labelSelect
   throw new Error(`no pod matching ${labelSelector} in ${namespace} was Running within 30 s`);
 }
 
-function targetOf(pod: V1Pod): TargetRef {
+export function targetOf(pod: V1Pod): TargetRef {
   const metadata = pod.metadata ?? {};
   return {
     namespace: metadata.namespace ?? '',

@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { assertSha256, hashStoredObject, LocalEvidenceStore } from '../../../activities/evidence/store';
@@ -24,14 +34,112 @@ describe('LocalEvidenceStore', () => {
     expect(readFileSync(file, 'utf8')).toBe('hello world');
   });
 
-  test('put keeps an existing object unchanged', async () => {
+  test('put accepts an identical existing object', async () => {
+    const first = await store.put(['same bytes']);
+    const second = await store.put(['same bytes']);
+    expect(second).toEqual(first);
+  });
+
+  test('put fails on an existing object with other bytes', async () => {
     const first = await store.put(['same bytes']);
     const file = store.objectPath(first.sha256);
     chmodSync(file, 0o644);
     writeFileSync(file, 'tampered');
-    const second = await store.put(['same bytes']);
-    expect(second.sha256).toBe(first.sha256);
+
+    await expect(store.put(['same bytes'])).rejects.toMatchObject({
+      type: 'EvidenceStoreCorrupt',
+      nonRetryable: true,
+      message: expect.stringContaining(`is corrupt: its bytes hash to ${sha256('tampered')}`),
+    });
     expect(readFileSync(file, 'utf8')).toBe('tampered');
+  });
+
+  test('put fails on bytes planted at an address before the first write', async () => {
+    const real = 'evidence that an attacker wants gone\n';
+    const address = store.objectPath(sha256(real));
+    mkdirSync(path.dirname(address), { recursive: true });
+    writeFileSync(address, 'innocent\n');
+
+    await expect(store.put([real])).rejects.toMatchObject({ type: 'EvidenceStoreCorrupt' });
+    expect(readdirSync(path.join(root, 'tmp'))).toEqual([]);
+  });
+
+  test('put refuses a symlinked fan-out directory', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'firebreak-outside-'));
+    try {
+      const content = 'object written through a link\n';
+      const digest = sha256(content);
+      mkdirSync(path.join(root, 'objects', 'sha256'), { recursive: true });
+      symlinkSync(outside, path.join(root, 'objects', 'sha256', digest.slice(0, 2)));
+
+      await expect(store.put([content])).rejects.toMatchObject({
+        type: 'EvidenceStoreCorrupt',
+        message: expect.stringContaining('is a symbolic link'),
+      });
+      expect(readdirSync(outside)).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  test('put fails on a symlinked object at its address', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'firebreak-outside-'));
+    try {
+      const content = 'linked object\n';
+      const copy = path.join(outside, 'copy');
+      writeFileSync(copy, content);
+      const address = store.objectPath(sha256(content));
+      mkdirSync(path.dirname(address), { recursive: true });
+      symlinkSync(copy, address);
+
+      await expect(store.put([content])).rejects.toMatchObject({ type: 'EvidenceStoreCorrupt' });
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  test('read fails on a symlinked object', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'firebreak-outside-'));
+    try {
+      const stored = await store.put(['read through a link\n']);
+      const file = store.objectPath(stored.sha256);
+      const copy = path.join(outside, 'copy');
+      writeFileSync(copy, readFileSync(file));
+      rmSync(file);
+      symlinkSync(copy, file);
+
+      await expect(hashStoredObject(store, stored.sha256)).rejects.toMatchObject({ type: 'EvidenceStoreCorrupt' });
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  test('appendManifest refuses a symlinked incident directory', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'firebreak-outside-'));
+    try {
+      mkdirSync(path.join(root, 'incidents'), { recursive: true });
+      symlinkSync(outside, path.join(root, 'incidents', 'incident-abc'));
+
+      await expect(store.appendManifest('incident-abc', () => 'line')).rejects.toMatchObject({
+        type: 'EvidenceStoreCorrupt',
+      });
+      expect(readdirSync(outside)).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  test('readManifest refuses a symlinked manifest', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'firebreak-outside-'));
+    try {
+      writeFileSync(path.join(outside, 'custody.jsonl'), '{"forged":true}\n');
+      mkdirSync(path.join(root, 'incidents', 'incident-abc'), { recursive: true });
+      symlinkSync(path.join(outside, 'custody.jsonl'), store.manifestLocation('incident-abc'));
+
+      await expect(store.readManifest('incident-abc')).rejects.toMatchObject({ type: 'EvidenceStoreCorrupt' });
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   test('put makes stored objects read-only', async () => {
@@ -97,5 +205,15 @@ describe('LocalEvidenceStore', () => {
     const lines = (await store.readManifest('incident-abc')).trim().split('\n');
     const counts = lines.map((line) => Number(line.split(':')[1])).sort((a, b) => a - b);
     expect(counts).toEqual(Array.from({ length: 20 }, (_, index) => index));
+  });
+
+  test('appendHeadLog writes one line per call beside the manifest', async () => {
+    await store.appendManifest('incident-abc', () => 'first');
+    await store.appendHeadLog('incident-abc', (manifest) => `after ${manifest.trim().split('\n').length}`);
+    await store.appendManifest('incident-abc', () => 'second');
+    await store.appendHeadLog('incident-abc', (manifest) => `after ${manifest.trim().split('\n').length}`);
+
+    expect(store.headLogLocation('incident-abc')).toBe(path.join(root, 'anchors', 'incident-abc.log'));
+    expect(await store.readHeadLog('incident-abc')).toBe('after 1\nafter 2\n');
   });
 });

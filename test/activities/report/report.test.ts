@@ -31,6 +31,8 @@ describe('writeIncidentReport', () => {
   let markdown: string;
   let json: IncidentReport;
   let evidenceHashes: string[];
+  let custodyHead: { sha256: string; entries: number };
+  let storedRecord: unknown;
 
   beforeAll(async () => {
     workload = await createLabWorkload(kubeConfig);
@@ -45,6 +47,7 @@ describe('writeIncidentReport', () => {
       limits: { execDeadlineMs: 10_000 },
     });
     evidenceHashes = collected.artefacts.map((ref) => ref.sha256);
+    custodyHead = { sha256: collected.custodyHeadSha256 ?? '', entries: collected.custodyEntryCount ?? 0 };
 
     const reports = createReportActivities({ reportDir: path.join(root, 'reports'), store });
     const written = await reports.writeIncidentReport({
@@ -53,6 +56,7 @@ describe('writeIncidentReport', () => {
     });
     markdown = readFileSync(written.markdownPath, 'utf8');
     json = JSON.parse(readFileSync(written.jsonPath, 'utf8'));
+    storedRecord = JSON.parse(readFileSync(path.join(path.dirname(written.jsonPath), 'record.json'), 'utf8'));
   });
   afterAll(async () => {
     rmSync(root, { recursive: true, force: true });
@@ -102,16 +106,26 @@ describe('writeIncidentReport', () => {
       '| isolate | approved | approve | U024BE7LH | slack | 2024-12-04T12:06:30.000Z | miner binary dropped |',
     );
     expect(markdown).toContain(
-      '| escalate | timed_out (default reject applied) | reject | - | - | 2024-12-04T13:06:30.000Z | - |',
+      '| escalate | timed\\_out (default reject applied) | reject | - | - | 2024-12-04T13:06:30.000Z | - |',
     );
   });
 
   test('evidence table lists every artefact hash and the verification', () => {
     for (const sha256 of evidenceHashes) expect(markdown).toContain(`\`${sha256}\``);
-    expect(markdown).toContain('Verified when this report was written');
+    expect(markdown).toContain(
+      `Verified against the head recorded at collection (\`${custodyHead.sha256}\` with ${custodyHead.entries} entries)`,
+    );
+    expect(markdown).toContain(`Custody chain head: \`${custodyHead.sha256}\` after ${custodyHead.entries} entries.`);
     expect(json.evidence.verification?.ok).toBe(true);
+    expect(json.evidence.verifiedAgainstRecordedHead).toBe(true);
     const checkpoint = json.evidence.artefacts.find((row) => row.name === 'checkpoint/app');
     expect(checkpoint?.unsupported).toBe(true);
+  });
+
+  test('record.json keeps the custody head recorded at collection', () => {
+    expect(storedRecord).toMatchObject({
+      evidence: { custodyHeadSha256: custodyHead.sha256, custodyEntryCount: custodyHead.entries },
+    });
   });
 
   test('containment and recovery are split', () => {
@@ -166,6 +180,6 @@ describe('writeIncidentReport', () => {
 
 describe('escapeMarkdown', () => {
   test('escapes markup and HTML', () => {
-    expect(escapeMarkdown('a|b *c* <img src=x>\n[link](x)')).toBe('a\\|b \\*c\\* &lt;img src=x&gt; \\[link\\](x)');
+    expect(escapeMarkdown('a|b *c* <img src=x>\n[link](x)')).toBe('a\\|b \\*c\\* &lt;img src=x&gt;\\\\n\\[link\\](x)');
   });
 });

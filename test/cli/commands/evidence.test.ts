@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createEvidenceActivities } from '../../../activities/evidence';
@@ -8,6 +8,7 @@ import { LocalEvidenceStore } from '../../../activities/evidence/store';
 import { registerEvidenceCommands } from '../../../cli/commands/evidence';
 import { kubeConfigFor } from '../../support/kube';
 import { createLabWorkload, deleteNamespace, type LabWorkload } from '../../activities/evidence/lab-pod';
+import { rewriteChain } from '../../activities/evidence/rewrite-chain';
 
 const incidentId = 'incident-00000000000000d1';
 
@@ -17,6 +18,8 @@ describe('firebreak evidence verify', () => {
   let root: string;
   let store: LocalEvidenceStore;
   let custodyHead: string | undefined;
+  let custodyEntries: number | undefined;
+  let reportDir: string;
   let stdout: string[];
   let stderr: string[];
 
@@ -36,6 +39,8 @@ describe('firebreak evidence verify', () => {
       limits: { execDeadlineMs: 10_000 },
     });
     custodyHead = result.custodyHeadSha256;
+    custodyEntries = result.custodyEntryCount;
+    reportDir = path.join(root, 'reports');
     stdout = [];
     stderr = [];
   });
@@ -45,9 +50,10 @@ describe('firebreak evidence verify', () => {
   });
 
   async function verify(...extra: string[]): Promise<typeof process.exitCode> {
-    const program = new Command('firebreak').exitOverride();
+    const program = new Command('firebreak').exitOverride().configureOutput({ writeErr: (text) => stderr.push(text) });
     registerEvidenceCommands(program, { out: (text) => stdout.push(text), err: (text) => stderr.push(text) });
-    await program.parseAsync(['evidence', 'verify', incidentId, '--dir', root, ...extra], { from: 'user' });
+    const args = ['evidence', 'verify', incidentId, '--dir', root, '--report-dir', reportDir, ...extra];
+    await program.parseAsync(args, { from: 'user' });
     return process.exitCode;
   }
 
@@ -59,9 +65,66 @@ describe('firebreak evidence verify', () => {
     return line.entry;
   };
 
+  /** Writes the incident record as the report activity does, carrying the head recorded at collection. */
+  function writeRecord(head: string | undefined, entries: number | undefined): void {
+    mkdirSync(path.join(reportDir, incidentId), { recursive: true });
+    const evidence = { manifestPath: store.manifestLocation(incidentId), artefacts: [] };
+    const record = { incidentId, evidence: { ...evidence, custodyHeadSha256: head, custodyEntryCount: entries } };
+    writeFileSync(path.join(reportDir, incidentId, 'record.json'), JSON.stringify(record));
+  }
+
   test('passes on freshly captured evidence', async () => {
-    expect(await verify('--head', custodyHead ?? '')).toBe(0);
-    expect(stdout.join('\n')).toMatch(new RegExp(`^${incidentId}: verified \\d+ custody entries`));
+    expect(await verify('--head', custodyHead ?? '', '--entries', String(custodyEntries))).toBe(0);
+    expect(stdout[0]).toMatch(new RegExp(`^${incidentId}: verified \\d+ custody entries`));
+    expect(stdout[1]).toBe(`chain head ${custodyHead} matches the head recorded in --head`);
+  });
+
+  test('checks the chain against the head in the incident record', async () => {
+    writeRecord(custodyHead, custodyEntries);
+
+    expect(await verify()).toBe(0);
+    expect(stdout[1]).toBe(
+      `chain head ${custodyHead} matches the head recorded in ${path.join(reportDir, incidentId, 'record.json')}`,
+    );
+  });
+
+  test('fails on a rewritten chain recorded in the incident record', async () => {
+    writeRecord(custodyHead, custodyEntries);
+    await rewriteChain(store, incidentId, 'exec/app/processes', 'PID CMD\n1 /app/server\n');
+    rmSync(store.headLogLocation(incidentId));
+
+    expect(await verify()).toBe(1);
+    expect(stdout).toEqual([
+      expect.stringContaining(
+        `MISMATCH (manifest): chain rewritten or truncated: expected head ${custodyHead} with ${custodyEntries} entries`,
+      ),
+    ]);
+  });
+
+  test('fails on a truncated chain given --head and --entries', async () => {
+    const manifestPath = store.manifestLocation(incidentId);
+    const lines = readFileSync(manifestPath, 'utf8').trimEnd().split('\n');
+    writeFileSync(manifestPath, `${lines.slice(0, -1).join('\n')}\n`);
+    rmSync(store.headLogLocation(incidentId));
+
+    expect(await verify('--head', custodyHead ?? '', '--entries', String(custodyEntries))).toBe(1);
+    expect(stdout.join('\n')).toContain(`the manifest has ${(custodyEntries ?? 0) - 1} entries`);
+  });
+
+  test('fails on a rewritten chain through the head log', async () => {
+    await rewriteChain(store, incidentId, 'exec/app/processes', 'PID CMD\n1 /app/server\n');
+
+    expect(await verify()).toBe(1);
+    expect(stdout).toEqual([expect.stringMatching(/^MISMATCH \(head log\) \(head log line 1\): chain rewritten/)]);
+  });
+
+  test('warns when no head was recorded outside the store', async () => {
+    expect(await verify()).toBe(0);
+    expect(stdout[1]).toMatch(/^WARNING: chain head [0-9a-f]{64} was checked against the store's head log only/);
+  });
+
+  test('rejects --head that is not a SHA-256', async () => {
+    await expect(verify('--head', 'abc')).rejects.toThrow(/expected 64 lowercase hex digits/);
   });
 
   test('fails and names the artefact after one byte flips', async () => {

@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { appendCustodyEntry } from '../../../activities/evidence/custody';
+import { LocalEvidenceStore } from '../../../activities/evidence/store';
 import { createReportActivities } from '../../../activities/report';
 import { registerReportCommands } from '../../../cli/commands/report';
 import { incidentRecordFor, sampleTarget } from '../../activities/report/incident-record';
@@ -57,6 +59,65 @@ describe('firebreak report', () => {
     const text = stdout.join('\n');
     expect(text).toContain('## Follow-up actions');
     expect(text).toContain('Not assessed: the pod object was not captured.');
+  });
+
+  /** Stores two artefacts for the record's incident and returns the chain head after them. */
+  async function storeEvidence(evidenceDir: string): Promise<string> {
+    const store = new LocalEvidenceStore(evidenceDir);
+    let head = '';
+    for (const name of ['logs/app/current', 'objects/pod']) {
+      const stored = await store.put([`${name} bytes\n`]);
+      const entry = await appendCustodyEntry(store, record.incidentId, {
+        name,
+        sha256: stored.sha256,
+        bytes: stored.bytes,
+        contentType: 'text/plain',
+        truncated: false,
+        incomplete: false,
+        redacted: true,
+        source: { kind: 'Pod', name: sampleTarget.pod, namespace: sampleTarget.namespace },
+        collector: { name: 'test', version: '1' },
+        collectedBy: { kubernetesUser: 'firebreak-admin', host: 'worker-0' },
+      });
+      head = entry.entrySha256;
+    }
+    return head;
+  }
+
+  function writeRecordWithHead(head: string, entries: number): string {
+    const recordPath = path.join(root, 'record.json');
+    const evidence = {
+      manifestPath: 'custody.jsonl',
+      artefacts: [],
+      custodyHeadSha256: head,
+      custodyEntryCount: entries,
+    };
+    writeFileSync(recordPath, JSON.stringify({ ...record, evidence }));
+    return recordPath;
+  }
+
+  test('verifies the evidence against the head in the record', async () => {
+    const evidenceDir = path.join(root, 'evidence');
+    const head = await storeEvidence(evidenceDir);
+    const recordPath = writeRecordWithHead(head, 2);
+
+    expect(await report(record.incidentId, '--record', recordPath, '--evidence-dir', evidenceDir)).toBe(0);
+    expect(stdout.join('\n')).toContain(
+      `Verified against the head recorded at collection (\`${head}\` with 2 entries)`,
+    );
+  });
+
+  test('reports a chain that differs from the head in the record', async () => {
+    const evidenceDir = path.join(root, 'evidence');
+    const head = await storeEvidence(evidenceDir);
+    const recordPath = writeRecordWithHead(head, 3);
+
+    expect(await report(record.incidentId, '--record', recordPath, '--evidence-dir', evidenceDir)).toBe(0);
+    const text = stdout.join('\n');
+    expect(text).toContain(
+      'Verification FAILED when this report was written: (manifest): chain rewritten or truncated',
+    );
+    expect(text).not.toContain('Verified against the head');
   });
 
   test('fails when neither report nor record exists', async () => {
