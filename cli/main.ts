@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerAlertCommands } from './commands/alert';
 import { registerDecideCommands } from './commands/decide';
+import { registerDemoCommands } from './commands/demo';
 import { registerEvidenceCommands } from './commands/evidence';
 import { registerIncidentCommands } from './commands/incidents';
 import { registerPlaybookCommands } from './commands/playbooks';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerEvidenceCommands(program);
   registerPlaybookCommands(program);
   registerReportCommands(program);
+  registerDemoCommands(program);
   return program;
 }
 

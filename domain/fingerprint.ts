@@ -36,15 +36,53 @@ export function ownerWorkloadOf(target: Alert['target']): OwnerWorkload | undefi
 }
 
 /**
- * Rule family: the rule name in Unicode NFKC form and lowercase, with every run of characters other than
- * letters, combining marks and digits (in any script) turned into one `-`. So spelling variants of one rule
- * (Falco's name and its Alertmanager label) fall together. A name without any letter or digit gets
- * `rule-` and 16 hex digits of its SHA-256, so two such rules never share a family.
+ * Normalised rule name: the rule name in Unicode NFKC form and lowercase, with every run of characters other
+ * than letters, combining marks and digits (in any script) turned into one `-`. So spelling variants of one rule
+ * (Falco's name and its Alertmanager label) fall together. A name without any letter or digit gets `rule-` and
+ * 16 hex digits of its SHA-256, so two such rules never share a name.
+ */
+export function normaliseRuleName(rule: string): string {
+  const folded = rule.normalize('NFKC').toLowerCase();
+  const name = folded.replace(/[^\p{L}\p{M}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '');
+  return name.length > 0 ? name : `rule-${sha256Hex(folded).slice(0, fingerprintHexLength)}`;
+}
+
+/**
+ * Rule families that join several rules into one incident per scope. `workload-compromise` holds the runtime
+ * signs that someone runs code of their choice in a container: an interactive shell, a binary that is not part
+ * of the image, a miner, a reverse shell. On one workload these are the steps of one attack, so they share one
+ * incident. The names are Falco rule names, as the shipped playbooks match them. They are compared in normalised
+ * form, so the Alertmanager label of a rule joins the same family.
+ */
+export const ruleFamilies: Readonly<Record<string, readonly string[]>> = {
+  'workload-compromise': [
+    'Terminal shell in container',
+    'Run shell untrusted',
+    'Drop and execute new binary in container',
+    'Container Drift Detected (chmod)',
+    'Container Drift Detected (open+create)',
+    'Fileless execution via memfd_create',
+    'Execution from /dev/shm',
+    'Detect crypto miners using the Stratum protocol',
+    'Detect outbound connections to common miner pool ports',
+    'Redirect STDOUT/STDIN to Network Connection in Container',
+    'Netcat Remote Code Execution in Container',
+  ],
+};
+
+const familyByRuleName = new Map(
+  Object.entries(ruleFamilies).flatMap(([family, rules]) =>
+    rules.map((rule): [string, string] => [normaliseRuleName(rule), family]),
+  ),
+);
+
+/**
+ * Rule family of a rule name: the family that `ruleFamilies` lists it in, else the normalised rule name itself,
+ * so every other rule keeps an incident of its own.
  */
 export function ruleFamilyOf(rule: string): string {
-  const folded = rule.normalize('NFKC').toLowerCase();
-  const family = folded.replace(/[^\p{L}\p{M}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '');
-  return family.length > 0 ? family : `rule-${sha256Hex(folded).slice(0, fingerprintHexLength)}`;
+  const name = normaliseRuleName(rule);
+  return familyByRuleName.get(name) ?? name;
 }
 
 /**

@@ -1,5 +1,12 @@
 import type { Alert } from '../../domain/alert';
-import { fingerprintOf, incidentScopeOf, ownerWorkloadOf, ruleFamilyOf } from '../../domain/fingerprint';
+import {
+  fingerprintOf,
+  incidentScopeOf,
+  normaliseRuleName,
+  ownerWorkloadOf,
+  ruleFamilies,
+  ruleFamilyOf,
+} from '../../domain/fingerprint';
 
 function alert(target: Alert['target'], overrides: Partial<Alert> = {}): Alert {
   return {
@@ -58,22 +65,86 @@ test('host events are scoped to their node', () => {
   expect(fingerprintOf(onNodeA)).not.toBe(fingerprintOf(onNodeB));
 });
 
-test('ruleFamilyOf folds case and punctuation', () => {
+test('normaliseRuleName folds case and punctuation', () => {
+  expect(normaliseRuleName('Attach/Exec Pod')).toBe('attach-exec-pod');
+  expect(normaliseRuleName('  Drop and execute new binary in container ')).toBe(
+    'drop-and-execute-new-binary-in-container',
+  );
+});
+
+test('normaliseRuleName keeps letters of any script', () => {
+  expect(normaliseRuleName('Подозрительный процесс')).toBe('подозрительный-процесс');
+  expect(normaliseRuleName('不審なシェル')).toBe('不審なシェル');
+  expect(normaliseRuleName('Ｔｅｒｍｉｎａｌ ｓｈｅｌｌ')).toBe('terminal-shell');
+  expect(normaliseRuleName('Подозрительный процесс')).not.toBe(normaliseRuleName('Чтение секретов'));
+});
+
+test('normaliseRuleName hashes a rule without letters', () => {
+  expect(normaliseRuleName('!!!')).toMatch(/^rule-[0-9a-f]{16}$/);
+  expect(normaliseRuleName('!!!')).not.toBe(normaliseRuleName('???'));
+  expect(normaliseRuleName('!!!')).toBe(normaliseRuleName('！！！'));
+});
+
+test('ruleFamilyOf is the normalised name outside the family table', () => {
   expect(ruleFamilyOf('Attach/Exec Pod')).toBe('attach-exec-pod');
-  expect(ruleFamilyOf('  Drop and execute new binary in container ')).toBe('drop-and-execute-new-binary-in-container');
-});
-
-test('ruleFamilyOf keeps letters of any script', () => {
+  expect(ruleFamilyOf('Write below etc')).toBe('write-below-etc');
   expect(ruleFamilyOf('Подозрительный процесс')).toBe('подозрительный-процесс');
-  expect(ruleFamilyOf('不審なシェル')).toBe('不審なシェル');
-  expect(ruleFamilyOf('Ｔｅｒｍｉｎａｌ ｓｈｅｌｌ')).toBe('terminal-shell');
-  expect(ruleFamilyOf('Подозрительный процесс')).not.toBe(ruleFamilyOf('Чтение секретов'));
+  expect(ruleFamilyOf('!!!')).toBe(normaliseRuleName('!!!'));
 });
 
-test('ruleFamilyOf hashes a rule without letters', () => {
-  expect(ruleFamilyOf('!!!')).toMatch(/^rule-[0-9a-f]{16}$/);
-  expect(ruleFamilyOf('!!!')).not.toBe(ruleFamilyOf('???'));
-  expect(ruleFamilyOf('!!!')).toBe(ruleFamilyOf('！！！'));
+test('ruleFamilyOf groups workload compromise rules', () => {
+  const rules = [
+    'Terminal shell in container',
+    'Drop and execute new binary in container',
+    'Detect crypto miners using the Stratum protocol',
+    'Detect outbound connections to common miner pool ports',
+    'Redirect STDOUT/STDIN to Network Connection in Container',
+    'Container Drift Detected (open+create)',
+  ];
+
+  for (const rule of rules) {
+    expect(ruleFamilyOf(rule)).toBe('workload-compromise');
+  }
+});
+
+test('ruleFamilyOf matches family rules in any spelling', () => {
+  expect(ruleFamilyOf('terminal SHELL in container!')).toBe('workload-compromise');
+  expect(ruleFamilyOf('Ｔｅｒｍｉｎａｌ ｓｈｅｌｌ ｉｎ ｃｏｎｔａｉｎｅｒ')).toBe('workload-compromise');
+  expect(ruleFamilyOf('Terminal shell in container (custom)')).toBe('terminal-shell-in-container-custom');
+});
+
+test('family table lists each rule once', () => {
+  const names = Object.values(ruleFamilies).flatMap((rules) => rules.map(normaliseRuleName));
+
+  expect(new Set(names).size).toBe(names.length);
+});
+
+test('shell, dropped binary and miner on one pod share a fingerprint', () => {
+  const target = { namespace: 'shop-prod', pod: 'checkout-api-7c9d5f6b8-x2lqp' };
+  const shell = alert(target, { rule: 'Terminal shell in container', priority: 'Notice' });
+  const dropped = alert(target, { id: 'b', rule: 'Drop and execute new binary in container', priority: 'Critical' });
+  const miner = alert(target, { id: 'c', rule: 'Detect crypto miners using the Stratum protocol' });
+
+  expect(fingerprintOf(dropped)).toBe(fingerprintOf(shell));
+  expect(fingerprintOf(miner)).toBe(fingerprintOf(shell));
+});
+
+test('family rules on two workloads stay apart', () => {
+  const shell = alert({ namespace: 'shop-prod', pod: 'checkout-api-7c9d5f6b8-x2lqp' });
+  const miner = alert(
+    { namespace: 'shop-prod', pod: 'catalog-svc-6f4b8d9c7-pq8rn' },
+    { id: 'b', rule: 'Detect crypto miners using the Stratum protocol' },
+  );
+
+  expect(fingerprintOf(miner)).not.toBe(fingerprintOf(shell));
+});
+
+test('family rule and other rule on one pod stay apart', () => {
+  const target = { namespace: 'shop-prod', pod: 'checkout-api-7c9d5f6b8-x2lqp' };
+  const shell = alert(target);
+  const secrets = alert(target, { id: 'b', rule: 'Read sensitive file untrusted' });
+
+  expect(fingerprintOf(secrets)).not.toBe(fingerprintOf(shell));
 });
 
 test('untargeted alerts are scoped by source and sender', () => {
