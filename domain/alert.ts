@@ -79,7 +79,7 @@ export const alertSchema = z.object({
   source: alertSourceSchema,
   rule: z.string(),
   priority: prioritySchema,
-  /** Severity the sender asks for, when it states one; the playbook decides the incident severity. */
+  /** Severity that the sender requests, when it states one. The playbook decides the incident severity. */
   severityHint: severitySchema.optional(),
   /** Event time, ISO 8601 as the sender wrote it (nine fractional digits are kept). */
   eventTime: z.string(),

@@ -87,7 +87,7 @@ export function conditionsHold(conditions: MatchConditions, alert: Alert, contex
   return true;
 }
 
-/** Returns true when the playbook's match holds and none of its exclusions does. */
+/** Returns true when the alert satisfies the playbook's match and none of its exclusions. */
 export function playbookClaims(match: PlaybookMatch, alert: Alert, context: MatchContext = {}): boolean {
   if (match.exclude.some((exclusion) => conditionsHold(exclusion, alert, context))) {
     return false;

@@ -32,7 +32,7 @@ async function collectContainerLog(ctx: CollectContext, pod: Pod, container: str
   });
 
   const status = response.statusCode ?? 0;
-  // The API server answers 400 when a container has no previous instance or has not started yet.
+  // The API server returns 400 when a container has no previous instance or has not started yet.
   if (status === 400 && previous) {
     response.resume();
     return [];

@@ -4,8 +4,8 @@ import os from 'node:os';
 import type { CollectorIdentity } from './custody';
 
 /**
- * Returns the user name the API server sees for this KubeConfig (SelfSubjectReview). When the server does
- * not answer it, the kubeconfig's user entry is named instead, marked as such.
+ * Returns the user name that the API server authenticates for this KubeConfig (SelfSubjectReview). When
+ * that request fails, it returns the kubeconfig's user entry instead, marked as such.
  */
 export async function kubernetesUserOf(kubeConfig: KubeConfig): Promise<string> {
   try {
@@ -30,7 +30,7 @@ export function collectorIdentity(kubernetesUser: string, host = os.hostname()):
   };
 }
 
-/** The running activity's info, or undefined when called outside a Temporal activity (CLI, tests). */
+/** Returns the running activity's info, or undefined outside a Temporal activity (CLI, tests). */
 export function currentActivity(): Context['info'] | undefined {
   try {
     return Context.current().info;

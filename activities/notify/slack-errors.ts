@@ -7,7 +7,7 @@ import { z } from 'zod';
  * - `SlackUnavailable` (retryable): the request did not reach Slack, or Slack returned 5xx or a transient error.
  * - `SlackRateLimited` (retryable after the Retry-After delay, at least 1 s and at most MAX_RETRY_AFTER_SEC; a missing
  *   or unreadable Retry-After waits DEFAULT_RETRY_AFTER_SEC).
- * - `SlackRejected` (non-retryable): Slack answered `ok: false` with a permanent error such as `invalid_auth`.
+ * - `SlackRejected` (non-retryable): Slack returned `ok: false` with a permanent error such as `invalid_auth`.
  */
 
 /** Maximum wait taken from a Retry-After header, so that a hostile or broken value cannot stall the retries. */
