@@ -12,19 +12,61 @@ export type GateName = z.infer<typeof gateNameSchema>;
 export const gateDecisionSchema = z.enum(['approve', 'reject']);
 export type GateDecision = z.infer<typeof gateDecisionSchema>;
 
-/** Where a decision came from. */
+/**
+ * Channel a decision came through. Firebreak verifies only `slack`, because the Slack app checks Slack's
+ * request signature. A `cli` or `api` identity is whatever the sender of the Update asserts.
+ */
 export const decisionChannelSchema = z.enum(['slack', 'cli', 'api']);
+export type DecisionChannel = z.infer<typeof decisionChannelSchema>;
+
+export const maxDeciderLength = 128;
+export const maxReasonLength = 2000;
+
+/** Letters, marks, numbers, punctuation, symbols and inner spaces: no control, format or separator characters. */
+const printablePattern = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]([\p{L}\p{M}\p{N}\p{P}\p{S} ]*[\p{L}\p{M}\p{N}\p{P}\p{S}])?$/u;
+
+/** Stable identity of a person: a Slack user id (`U…`) or an operator name from configuration. */
+export const deciderSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(maxDeciderLength, `must be at most ${maxDeciderLength} characters`)
+  .regex(printablePattern, 'must be printable text without control characters or leading and trailing spaces');
+
+/** Reason a person gives for a decision, recorded on the timeline and in the report. */
+export const reasonSchema = z
+  .string()
+  .max(maxReasonLength, `must be at most ${maxReasonLength} characters`)
+  .regex(/\S/, 'must not be empty or blank');
+
+/** A trusted image as `repository@sha256:<64 hex digits>`, the form `restoreWorkload` rolls out. */
+export const imageDigestSchema = z
+  .string()
+  .max(512)
+  .regex(/^[^\s@]+@sha256:[a-f0-9]{64}$/, 'must be repository@sha256: followed by 64 lowercase hex digits');
 
 /** Input of the `decideGate` Update. */
 export const decideGateInputSchema = z.object({
   gate: gateNameSchema,
   decision: gateDecisionSchema,
-  /** Stable identity of the person: a Slack user id (`U…`) or an operator name from configuration. */
-  decider: z.string().min(1),
+  decider: deciderSchema,
   channel: decisionChannelSchema,
-  reason: z.string().max(2000).optional(),
+  reason: reasonSchema.optional(),
+  /**
+   * Trusted image to roll the workload out on, with an approval of the restore gate when the playbook's
+   * `trustedDigestSource` is `person`.
+   */
+  imageDigest: imageDigestSchema.optional(),
 });
 export type DecideGateInput = z.infer<typeof decideGateInputSchema>;
+
+/** Input of the `standDown` Update. Containment stays in place unless `liftContainment` is set. */
+export const standDownInputSchema = z.object({
+  reason: reasonSchema,
+  liftContainment: z.boolean(),
+  by: deciderSchema,
+  channel: decisionChannelSchema,
+});
+export type StandDownInput = z.infer<typeof standDownInputSchema>;
 
 /**
  * A batch of alerts for one incident, as the intake signals it. Under a storm the intake sends the count

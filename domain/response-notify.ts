@@ -76,6 +76,8 @@ export interface EscalateIncidentInput {
   source: string;
   /** Same key, same page: PagerDuty groups triggers that share it. */
   dedupKey: string;
+  /** Short facts for the responders, such as the error of a failed containment step. */
+  details?: Record<string, string>;
 }
 
 export interface EscalateIncidentResult {

@@ -34,6 +34,14 @@ export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 export const gateStatusSchema = z.enum(['approved', 'rejected', 'timed_out', 'skipped', 'auto']);
 export type GateStatus = z.infer<typeof gateStatusSchema>;
 
+/** One approval of a gate, with the channel it came through. */
+export const gateApprovalSchema = z.object({
+  decider: z.string(),
+  channel: decisionChannelSchema,
+  at: z.string(),
+});
+export type GateApproval = z.infer<typeof gateApprovalSchema>;
+
 export const gateResultSchema = z.object({
   gate: gateNameSchema,
   status: gateStatusSchema,
@@ -42,11 +50,16 @@ export const gateResultSchema = z.object({
   decider: z.string().optional(),
   /** Every person whose approval counted, in order, when the gate needs two people. */
   deciders: z.array(z.string()).optional(),
+  /** Every approval that counted, with its channel, when people decided. */
+  approvals: z.array(gateApprovalSchema).optional(),
+  /** Channel of the decision that closed the gate; `cli` and `api` identities are asserted, not verified. */
   channel: decisionChannelSchema.optional(),
   at: z.string(),
   reason: z.string().optional(),
   /** Set when the deadline passed and the playbook's default decided. */
   defaultApplied: gateDecisionSchema.optional(),
+  /** Trusted image that the approver of the restore gate named, as `repository@sha256:…`. */
+  imageDigest: z.string().optional(),
 });
 export type GateResult = z.infer<typeof gateResultSchema>;
 
@@ -61,6 +74,8 @@ export const clockRecordSchema = z.object({
   dueAt: z.string(),
   metAt: z.string().optional(),
   missedAt: z.string().optional(),
+  /** Set when the incident was stood down before the clock's work was done, so it was neither met nor missed. */
+  stoppedAt: z.string().optional(),
 });
 export type ClockRecord = z.infer<typeof clockRecordSchema>;
 
@@ -107,8 +122,12 @@ export const incidentRecordSchema = z.object({
   clocks: z.array(clockRecordSchema),
   target: targetRefSchema.optional(),
   targetUnresolvedReason: z.string().optional(),
+  /**
+   * Timeline entries in the order they happened. Decisions, gate events, steps, errors and clocks are kept
+   * apart from alert entries, so an alert storm never pushes them out.
+   */
   timeline: z.array(timelineEntrySchema),
-  /** Entries dropped from the start of the timeline to keep it bounded. */
+  /** Entries dropped from the timeline to keep it bounded: alert entries first, audit entries past their own limit. */
   timelineDropped: z.number().int().nonnegative(),
   gates: z.array(gateResultSchema),
   containment: z.array(containmentRecordSchema),
@@ -120,10 +139,23 @@ export const incidentRecordSchema = z.object({
       ),
     })
     .optional(),
+  /** Firing alerts; resolved alerts are counted in `resolvedCount`. */
   alertCount: z.number().int().nonnegative(),
   redeliveries: z.number().int().nonnegative(),
   rules: z.array(z.string()),
   mitre: z.object({ techniques: z.array(z.string()), tactics: z.array(z.string()) }),
-  standDown: z.object({ reason: z.string(), by: z.string(), at: z.string(), liftContainment: z.boolean() }).optional(),
+  /** Resolved alerts, counted apart from `alertCount`. */
+  resolvedCount: z.number().int().nonnegative().optional(),
+  standDown: z
+    .object({
+      reason: z.string(),
+      by: z.string(),
+      at: z.string(),
+      liftContainment: z.boolean(),
+      channel: decisionChannelSchema.optional(),
+      /** Everyone whose request counted, when lifting containment needed two people. */
+      approvals: z.array(gateApprovalSchema).optional(),
+    })
+    .optional(),
 });
 export type IncidentRecord = z.infer<typeof incidentRecordSchema>;

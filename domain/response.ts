@@ -1,4 +1,5 @@
-import type { Alert, Severity } from './alert';
+import type { Alert, AlertSummary, Severity } from './alert';
+import type { AlertBatch } from './incident';
 import type { IncidentRecord, TargetRef } from './response-record';
 import type { Playbook } from './playbook';
 import type { EscalationActivities, SlackActivities } from './response-notify';
@@ -21,6 +22,8 @@ export interface PodActionInput {
   incidentId: string;
   namespace: string;
   pod: string;
+  /** The uid the target had when it was resolved; a pod of that name with another uid fails with `TargetReplaced`. */
+  podUid?: string;
   dryRun: boolean;
 }
 export interface QuarantinePodInput extends PodActionInput {
@@ -75,6 +78,8 @@ export interface ScaleWorkloadInput {
   kind: ScalableKind;
   name: string;
   replicas: number;
+  /** True on the inverse call: restore the count this incident recorded. */
+  restore?: boolean;
   dryRun: boolean;
 }
 export interface ScaleWorkloadResult {
@@ -176,13 +181,31 @@ export interface PlaybookActivities {
   selectPlaybook(input: { alert: Alert }): Promise<SelectPlaybookResult>;
 }
 
-/** Bounds on what one incident keeps in state and history. */
+/**
+ * Bounds on what one incident keeps in state and history. The state travels whole through continue-as-new,
+ * whose input Temporal rejects above 2 MB by default, so every list that outside input can grow is bounded
+ * by count and by bytes.
+ */
 export interface IncidentLimits {
-  /** Alerts kept whole; later alerts are counted only. */
+  /** Alerts kept as compact samples; later alerts are counted only. */
   maxAlertSamples: number;
+  /** UTF-8 bytes of all compact samples together. */
+  maxAlertSampleBytes: number;
+  /** UTF-8 bytes of the raw alert bodies waiting for `storeAlertBodies`. */
+  maxPendingBodyBytes: number;
+  /** Alert and other evictable timeline entries kept. */
   maxTimelineEntries: number;
-  /** Alert ids remembered to recognise redeliveries. */
+  /** UTF-8 bytes of the evictable timeline entries. */
+  maxTimelineBytes: number;
+  /** UTF-8 bytes of the audit entries (decisions, gate events, steps, errors, clocks), which alerts never evict. */
+  maxAuditBytes: number;
+  /** Alert keys remembered to recognise redeliveries. */
   maxRecentAlertIds: number;
+  /**
+   * Distinct triggering users remembered for `forbidTriggerer`. Past this bound a gate that forbids the
+   * triggerer accepts no approval, because the triggerer is no longer known for sure.
+   */
+  maxTriggerUsers: number;
   /** History length at which the workflow continues as new, unless Temporal suggests it earlier. */
   maxHistoryEvents: number;
 }
@@ -190,6 +213,11 @@ export interface IncidentLimits {
 /** Argument of `incidentWorkflow`, as the intake starts it with `signalWithStart` and the `alerts` signal. */
 export interface IncidentWorkflowInput {
   fingerprint: string;
+  /**
+   * Key fields of the alert that started the incident. The intake always sends them; the alert itself
+   * arrives whole in the `alerts` signal of the same call.
+   */
+  firstAlert?: AlertSummary;
   /** Run every mutating step with server-side dry run, whatever the playbook sets. */
   dryRun?: boolean;
   /**
@@ -202,6 +230,11 @@ export interface IncidentWorkflowInput {
   previousRunId?: string;
   /** Base URL of the Temporal Web UI, for links in gate messages. */
   uiBaseUrl?: string;
+  /**
+   * Alerts that reached the previous incident after it decided to close; the new incident starts with
+   * them. Set only by the workflow when it continues as new into the next incident.
+   */
+  lateAlerts?: AlertBatch;
 }
 
 /** Result of the incident workflow when it closes. */

@@ -16,6 +16,7 @@ const permanentKubernetesErrors = [
   'KubernetesConflict',
   'UnresolvedTarget',
   'EmptyScope',
+  'TargetReplaced',
 ];
 
 const kubernetesRetry: RetryPolicy = {

@@ -8,12 +8,20 @@ import { addMs, msUntil, nowIso, record } from './timeline';
 
 const phaseOrder: readonly Phase[] = ['detect', 'isolate', 'eradicate', 'recover', 'closed'];
 
-/** True when the work a clock measures is done: the first response decision, or the end of its phase. */
-function isMet(state: IncidentState, name: ClockName): boolean {
+/**
+ * Returns how a clock ended, or undefined while it runs. It is `met` when its work is done: the first
+ * response decision, or the end of its phase. It is `stopped` when the incident was stood down and closed
+ * before the phase ended, so the target was neither met nor missed.
+ */
+function clockEnd(state: IncidentState, name: ClockName): 'met' | 'stopped' | undefined {
   if (name === 'response') {
-    return state.gates.some((result) => result.gate === 'isolate') || state.standDown !== undefined;
+    return state.gates.some((result) => result.gate === 'isolate') || state.standDown !== undefined ? 'met' : undefined;
   }
-  return phaseOrder.indexOf(state.phase) > phaseOrder.indexOf(name);
+  const index = phaseOrder.indexOf(name);
+  if (phaseOrder.indexOf(state.phase) <= index) return undefined;
+  const next = phaseOrder[index + 1];
+  const skipped = next !== undefined && next !== 'closed' && state.phaseTimes[next] === undefined;
+  return state.standDown !== undefined && state.phase === 'closed' && skipped ? 'stopped' : 'met';
 }
 
 /** Returns true while the response waits for a person, which misses an immediate (zero) target. */
@@ -35,11 +43,34 @@ function missClock(state: IncidentState, clock: ClockRecord): void {
   page(state, `clock-${clock.name}`, summary);
 }
 
+function hasEnded(clock: ClockRecord): boolean {
+  return clock.metAt !== undefined || clock.missedAt !== undefined || clock.stoppedAt !== undefined;
+}
+
+function endClock(state: IncidentState, clock: ClockRecord, end: 'met' | 'stopped'): void {
+  if (hasEnded(clock)) return;
+  if (end === 'met') {
+    clock.metAt = nowIso();
+    record(state, 'clock', `${clock.name} target met`, { dueAt: clock.dueAt });
+    return;
+  }
+  clock.stoppedAt = nowIso();
+  record(
+    state,
+    'clock',
+    `${clock.name} clock stopped: the incident was stood down before the ${clock.name} phase ended`,
+    {
+      dueAt: clock.dueAt,
+    },
+  );
+}
+
 async function watchClock(state: IncidentState, clock: ClockRecord): Promise<void> {
   for (;;) {
-    if (isMet(state, clock.name)) {
-      clock.metAt = nowIso();
-      record(state, 'clock', `${clock.name} target met`, { dueAt: clock.dueAt });
+    if (hasEnded(clock)) return;
+    const end = clockEnd(state, clock.name);
+    if (end !== undefined) {
+      endClock(state, clock, end);
       return;
     }
     refreshDue(state, clock);
@@ -49,7 +80,8 @@ async function watchClock(state: IncidentState, clock: ClockRecord): Promise<voi
       return;
     }
     const severity = state.severity;
-    const wake = () => isMet(state, clock.name) || state.severity !== severity || (immediate && waitsForPerson(state));
+    const wake = () =>
+      clockEnd(state, clock.name) !== undefined || state.severity !== severity || (immediate && waitsForPerson(state));
     if (immediate) {
       await condition(wake);
     } else {
@@ -72,8 +104,19 @@ export function createClocks(state: IncidentState): void {
 /** Starts a durable timer per clock still running; called at start and after each continue-as-new. */
 export function watchClocks(state: IncidentState): void {
   for (const clock of state.clocks) {
-    if (clock.metAt === undefined && clock.missedAt === undefined) {
+    if (!hasEnded(clock)) {
       void watchClock(state, clock);
     }
+  }
+}
+
+/**
+ * Ends at once every running clock whose work is done or stopped. The incident calls it when it closes, so
+ * the report shows each clock's end without waiting for the clock's watcher to wake.
+ */
+export function settleClocks(state: IncidentState): void {
+  for (const clock of state.clocks) {
+    const end = clockEnd(state, clock.name);
+    if (end !== undefined) endClock(state, clock, end);
   }
 }

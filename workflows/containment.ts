@@ -4,7 +4,7 @@ import { stepApplies } from '../domain/playbook-match';
 import type { QuarantinePodInput, ScalableKind, TargetRef } from '../domain/response';
 import { drainActivity, kubernetes } from './activities';
 import { registerInverse, type InverseAction } from './compensation';
-import type { IncidentState } from './state';
+import type { ContainmentPhase, FailedStep, IncidentState } from './state';
 import { errorMessage, nowIso, record } from './timeline';
 
 interface StepOutcome {
@@ -28,9 +28,14 @@ function podInput(state: IncidentState, target: TargetRef) {
   return { incidentId: state.incidentId, namespace: target.namespace, pod: target.pod, dryRun: state.dryRun };
 }
 
+/** Returns the resolved uid, so the activity leaves alone a pod that replaced the target under its name. */
+function podUid(target: TargetRef): { podUid?: string } {
+  return target.uid === '' ? {} : { podUid: target.uid };
+}
+
 async function quarantine(state: IncidentState, target: TargetRef, rules: readonly EgressRule[]): Promise<StepOutcome> {
   const pod = podInput(state, target);
-  const result = await kubernetes.quarantinePod({ ...pod, allowEgress: egressAllowList(rules) });
+  const result = await kubernetes.quarantinePod({ ...pod, ...podUid(target), allowEgress: egressAllowList(rules) });
   if (result.isolation === 'incomplete') {
     record(state, 'error', `isolation of ${target.pod} is incomplete: other NetworkPolicies still allow traffic`, {
       allowingPolicies: result.allowingPolicies,
@@ -42,7 +47,7 @@ async function quarantine(state: IncidentState, target: TargetRef, rules: readon
 
 async function detach(state: IncidentState, target: TargetRef): Promise<StepOutcome> {
   const pod = podInput(state, target);
-  const result = await kubernetes.detachPod(pod);
+  const result = await kubernetes.detachPod({ ...pod, ...podUid(target) });
   const inverse: InverseAction = { activity: 'reattachPod', input: { ...pod, labels: result.removedLabels } };
   return { summary: `detached ${target.pod} from its controller and Services`, result: { ...result }, inverse };
 }
@@ -82,7 +87,7 @@ async function onWorkload(state: IncidentState, target: TargetRef, step: Contain
   const result = await kubernetes.scaleWorkload({ ...base, kind, replicas: 0 });
   const inverse: InverseAction = {
     activity: 'scaleWorkload',
-    input: { ...base, kind, replicas: result.previousReplicas },
+    input: { ...base, kind, replicas: result.previousReplicas, restore: true },
   };
   return { summary: `scaled ${kind}/${workload.name} to zero`, result: { ...result }, inverse };
 }
@@ -93,7 +98,8 @@ async function deletePod(
   gracePeriod: string | undefined,
 ): Promise<StepOutcome> {
   const gracePeriodSec = gracePeriod === undefined ? undefined : Math.ceil(parseDurationMs(gracePeriod) / 1000);
-  const result = await kubernetes.deletePod({ ...podInput(state, target), gracePeriodSec, uid: target.uid });
+  const uid = target.uid === '' ? {} : { uid: target.uid };
+  const result = await kubernetes.deletePod({ ...podInput(state, target), gracePeriodSec, ...uid });
   const replaced = result.standalone ? 'a standalone pod, so nothing replaces it' : 'its controller replaces it';
   return { summary: `deleted pod ${target.pod}: ${replaced}`, result: { ...result }, inverse: undefined };
 }
@@ -132,8 +138,9 @@ function recordStep(state: IncidentState, step: ContainmentStep, outcome: StepOu
   record(state, 'step', state.dryRun ? `${outcome.summary} (dry run)` : outcome.summary, { action: step.action });
 }
 
-function recordFailure(state: IncidentState, step: ContainmentStep, target: TargetRef, error: unknown): void {
+function recordFailure(state: IncidentState, planned: PlannedStep, target: TargetRef, error: unknown): void {
   const message = errorMessage(error);
+  const { step, index, phase } = planned;
   state.containment.push({
     step: step.action,
     summary: `${step.action} failed`,
@@ -143,32 +150,61 @@ function recordFailure(state: IncidentState, step: ContainmentStep, target: Targ
     error: message,
     inverse: { status: 'not_needed' },
   });
+  state.failedSteps = state.failedSteps.filter((failed) => failed.index !== index);
+  state.failedSteps.push({ index, phase, step: step.action, error: message, at: nowIso() });
   record(state, 'error', `${step.action} failed on ${target.namespace}/${target.pod}`, { error: message });
 }
 
+/** A containment step of the playbook with its position, which names it across retries. */
+interface PlannedStep {
+  step: ContainmentStep;
+  index: number;
+  phase: ContainmentPhase;
+}
+
+/** Lists the playbook's containment steps of one phase that apply at the incident severity, in order. */
+function plannedSteps(state: IncidentState, phase: ContainmentPhase): PlannedStep[] {
+  const { playbook, severity } = state;
+  if (playbook === undefined || severity === undefined) return [];
+  return playbook.containment
+    .map((step, index) => ({ step, index, phase }))
+    .filter(({ step }) => containmentPhase(step.action) === phase && stepApplies(step, severity));
+}
+
 /**
- * Runs the playbook's containment steps of one phase, in order, that apply at the incident severity.
- * Each success registers its inverse. A failed step is recorded and the next step still runs, because a
- * partial containment beats none; a stand-down stops before the next step.
+ * Runs the playbook's containment steps of one phase that apply at the incident severity, in order. With
+ * `onlyIndexes` it runs only those steps, to retry failed ones. Each success registers its inverse and
+ * clears an earlier failure of the same step. A failed step is recorded in `failedSteps` and the next step
+ * still runs, because a partial containment beats none. A stand-down stops before the next step.
  */
-export async function runContainment(state: IncidentState, phase: 'isolate' | 'eradicate'): Promise<void> {
+export async function runContainment(
+  state: IncidentState,
+  phase: ContainmentPhase,
+  onlyIndexes?: readonly number[],
+): Promise<void> {
   const target = state.target;
-  const severity = state.severity;
-  if (target === undefined || severity === undefined || state.playbook === undefined) {
-    return;
-  }
-  const steps = state.playbook.containment.filter(
-    (step) => containmentPhase(step.action) === phase && stepApplies(step, severity),
-  );
-  for (const step of steps) {
+  if (target === undefined) return;
+  const steps = plannedSteps(state, phase).filter(({ index }) => onlyIndexes?.includes(index) ?? true);
+  for (const planned of steps) {
     if (state.standDown) {
-      record(state, 'note', `${step.action} not run: the incident is standing down`);
+      record(state, 'note', `${planned.step.action} not run: the incident is standing down`);
       continue;
     }
     try {
-      recordStep(state, step, await runStep(state, target, step));
+      recordStep(state, planned.step, await runStep(state, target, planned.step));
+      state.failedSteps = state.failedSteps.filter((failed) => failed.index !== planned.index);
     } catch (error) {
-      recordFailure(state, step, target, error);
+      recordFailure(state, planned, target, error);
     }
   }
+}
+
+/** True when at least one containment step succeeded, so there is something in place to keep or lift. */
+export function anyContainmentDone(state: IncidentState): boolean {
+  return state.containment.some((step) => step.status === 'done');
+}
+
+/** Describes each failed step and its error on one line. */
+export function describeFailures(failures: readonly FailedStep[]): string {
+  return failures.map((failed) => `${failed.step}: ${failed.error}`).join('; ');
 }

@@ -1,12 +1,17 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { decideGateInputSchema, type DecideGateInput } from '../domain/incident';
+import { approverProblem, secondApprovalProblem } from './approvers';
 import { gateDecisionRejectedType, type DecideGateResult } from './messages';
 import type { IncidentState, OpenGate } from './state';
-import { nowIso, record } from './timeline';
+import { msUntil, nowIso, record } from './timeline';
+
+/** Rejected attempts kept in the audit list; later ones go to the evictable list, so they cannot flood it. */
+const maxAuditedRejections = 100;
 
 /**
- * Validator of the `decideGate` Update: rejects input that does not parse. It cannot record anything,
- * because validators must not change state; every other check runs in the handler.
+ * Validator of the `decideGate` Update: rejects input that does not parse, such as an unknown gate, an
+ * empty or over-long decider or reason, or a malformed image digest. It cannot record anything, because
+ * validators must not change state; every other check runs in the handler.
  */
 export function validateDecisionInput(input: unknown): void {
   const parsed = decideGateInputSchema.safeParse(input);
@@ -16,13 +21,16 @@ export function validateDecisionInput(input: unknown): void {
   }
 }
 
-function rejectionReason(state: IncidentState, input: DecideGateInput): string | undefined {
-  if (state.phase === 'closed') {
-    return `incident ${state.incidentId} is closed, so its gates take no decisions`;
-  }
+/** Records a rejected decision or stand-down attempt; past the first 100 they may be evicted by alerts. */
+export function recordRejection(state: IncidentState, summary: string, data: Record<string, unknown>): void {
+  state.rejectedAttempts += 1;
+  record(state, 'decision', summary, data, { evictable: state.rejectedAttempts > maxAuditedRejections });
+}
+
+function openGateProblem(state: IncidentState, input: DecideGateInput): string | undefined {
   const open = state.openGate;
   if (open === undefined || open.gate !== input.gate) {
-    const earlier = state.gates.find((result) => result.gate === input.gate);
+    const earlier = state.gates.findLast((result) => result.gate === input.gate);
     return earlier
       ? `gate ${input.gate} was already decided: ${earlier.status}${earlier.decider ? ` by ${earlier.decider}` : ''}`
       : `gate ${input.gate} is not open; the open gate is ${open?.gate ?? 'none'}`;
@@ -30,49 +38,73 @@ function rejectionReason(state: IncidentState, input: DecideGateInput): string |
   if (open.decided !== undefined) {
     return `gate ${input.gate} was already decided: ${open.decided.status} by ${open.decided.decider ?? 'unknown'}`;
   }
-  return approverProblem(state, open, input);
-}
-
-function approverProblem(state: IncidentState, open: OpenGate, input: DecideGateInput): string | undefined {
-  const { approvers, approverGroups } = open.policy;
-  if (approvers.length === 0 && approverGroups.length === 0) {
-    return `gate ${input.gate} has no approvers in the playbook, so nobody may decide it`;
-  }
-  const members = open.groupMembers ?? [];
-  if (!approvers.includes(input.decider) && !members.includes(input.decider)) {
-    const pending = approverGroups.length > 0 && open.groupMembers === undefined;
-    const groups = pending ? ' (its approver groups are not listed yet because Slack has not answered)' : '';
-    return `${input.decider} is not on the approver list of gate ${input.gate}${groups}`;
-  }
-  if (open.policy.forbidTriggerer && state.alerts.users.includes(input.decider)) {
-    return `${input.decider} triggered this incident and may not decide gate ${input.gate}`;
-  }
-  if (input.decision === 'approve' && open.approvals.includes(input.decider)) {
-    return `${input.decider} already approved gate ${input.gate}; a second, different approver is needed`;
+  if (msUntil(open.deadlineAt) === 0) {
+    return `the deadline of gate ${input.gate} passed at ${open.deadlineAt}, so the playbook default (${open.policy.onTimeout}) applies`;
   }
   return undefined;
+}
+
+function imageDigestProblem(state: IncidentState, open: OpenGate, input: DecideGateInput): string | undefined {
+  if (input.imageDigest === undefined) return undefined;
+  if (input.gate !== 'restore') {
+    return `an image digest applies only to the restore gate, not to gate ${input.gate}`;
+  }
+  if (input.decision !== 'approve') {
+    return 'an image digest comes only with approve: a rejected restore rolls nothing out';
+  }
+  if (state.playbook?.restore.trustedDigestSource !== 'person') {
+    return 'this playbook lists its trusted image digests itself, so a decision may not name one; leave out the image digest';
+  }
+  if (open.imageDigest !== undefined && open.imageDigest !== input.imageDigest) {
+    return `gate restore was already approved for ${open.imageDigest}; approve the same image digest or none`;
+  }
+  return undefined;
+}
+
+function rejectionReason(state: IncidentState, input: DecideGateInput): string | undefined {
+  if (state.phase === 'closed') {
+    return `incident ${state.incidentId} is closed, so its gates take no decisions`;
+  }
+  const problem = openGateProblem(state, input);
+  const open = state.openGate;
+  if (problem !== undefined || open === undefined) return problem ?? `gate ${input.gate} is not open`;
+  const subject = `gate ${input.gate}`;
+  return (
+    imageDigestProblem(state, open, input) ??
+    approverProblem(state, open.policy, open.groupMembers, subject, input.decider) ??
+    (input.decision === 'approve'
+      ? secondApprovalProblem(open.approvals, input.decider, input.channel, subject)
+      : undefined)
+  );
 }
 
 function applyDecision(open: OpenGate, input: DecideGateInput, at: string): DecideGateResult {
   const base = { gate: input.gate, decider: input.decider, channel: input.channel, at, reason: input.reason };
   if (input.decision === 'reject') {
-    open.decided = { ...base, status: 'rejected', decision: 'reject', deciders: [...open.approvals, input.decider] };
+    const approvals = [...open.approvals, { decider: input.decider, channel: input.channel, at }];
+    const deciders = approvals.map((approval) => approval.decider);
+    open.decided = { ...base, status: 'rejected', decision: 'reject', deciders, approvals };
     return { gate: input.gate, status: 'rejected', decider: input.decider, at };
   }
 
-  open.approvals.push(input.decider);
+  open.approvals.push({ decider: input.decider, channel: input.channel, at });
+  open.imageDigest ??= input.imageDigest;
   const required = open.policy.twoPerson ? 2 : 1;
   if (open.approvals.length < required) {
     return { gate: input.gate, status: 'open', decider: input.decider, at };
   }
-  open.decided = { ...base, status: 'approved', decision: 'approve', deciders: [...open.approvals] };
+  const approvals = [...open.approvals];
+  const deciders = approvals.map((approval) => approval.decider);
+  const digest = open.imageDigest === undefined ? {} : { imageDigest: open.imageDigest };
+  open.decided = { ...base, status: 'approved', decision: 'approve', deciders, approvals, ...digest };
   return { gate: input.gate, status: 'approved', decider: input.decider, at };
 }
 
 /**
  * Handler of the `decideGate` Update. It runs without awaiting, so two racing decisions are applied one
- * after the other: the first closes the gate and the second is rejected. A rejected attempt is recorded
- * on the timeline and fails the Update with type `GateDecisionRejected`; it changes nothing else.
+ * after the other: the first closes the gate and the second is rejected. A decision whose workflow time is
+ * past the gate's deadline is rejected, so the default applies. A rejected attempt is recorded on the
+ * timeline and fails the Update with type `GateDecisionRejected`; it changes nothing else.
  */
 export function decideGate(state: IncidentState, rawInput: DecideGateInput): DecideGateResult {
   const input = decideGateInputSchema.parse(rawInput);
@@ -80,10 +112,9 @@ export function decideGate(state: IncidentState, rawInput: DecideGateInput): Dec
   const problem = rejectionReason(state, input);
   if (problem !== undefined || state.openGate === undefined) {
     const reason = problem ?? `gate ${input.gate} is not open`;
-    record(
+    recordRejection(
       state,
-      'decision',
-      `rejected ${input.decision} on gate ${input.gate} by ${input.decider}: ${reason}`,
+      `rejected ${input.decision} on gate ${input.gate} by ${input.decider} via ${input.channel}: ${reason}`,
       attempt,
     );
     throw ApplicationFailure.nonRetryable(reason, gateDecisionRejectedType, attempt);
@@ -95,10 +126,7 @@ export function decideGate(state: IncidentState, rawInput: DecideGateInput): Dec
     state,
     'decision',
     `${input.decider} chose ${input.decision} on gate ${input.gate} via ${input.channel}${progress}`,
-    {
-      ...attempt,
-      reason: input.reason,
-    },
+    { ...attempt, reason: input.reason, imageDigest: input.imageDigest },
   );
   return result;
 }

@@ -4,15 +4,18 @@ import type { Severity } from '../domain/alert';
 import type { GateName } from '../domain/incident';
 import { gatePolicyFor, type GatePolicy } from '../domain/playbook';
 import type { GateResult } from '../domain/response';
+import { isListed } from './approvers';
 import { postGateClosed, postGateEscalation, postGateOpened, postGateReminder, resolveApproverGroups } from './notify';
 import { publishIncident } from './search-attributes';
-import type { IncidentState, OpenGate } from './state';
+import type { GatePurpose, IncidentState, OpenGate } from './state';
 import { addMs, msUntil, nowIso, record } from './timeline';
 
 /** Options of one gate step. */
 export interface GateOptions {
-  /** Ask a person even when the playbook sets `auto` (for example when the target is unresolved). */
+  /** Ask a person even when the playbook sets `auto` or `skip`, for this reason (for example an unresolved target). */
   forceAsk?: string;
+  /** `retry-containment` asks whether to retry failed containment steps; it leaves the gate's decision as it was. */
+  purpose?: GatePurpose;
   /** Checked at every wake-up; throws a continue-as-new when history has grown too long. */
   checkpoint: () => Promise<void>;
   shouldContinue: () => boolean;
@@ -26,30 +29,37 @@ function currentPolicy(state: IncidentState, gate: GateName): GatePolicy {
 }
 
 const severities: readonly Severity[] = ['P0', 'P1', 'P2', 'P3'];
+const gateNames: readonly GateName[] = ['isolate', 'escalate', 'restore'];
 const forcedAskDeadlineMs = 3_600_000;
 
 /**
- * The policy of a gate that must ask although the playbook sets `auto` or `skip` at this severity: the
- * approvers and deadline of the nearest severity where the gate asks (or nobody and one hour when it
- * never asks), and always `reject` on timeout, so nothing acts without a person.
+ * The policy of a gate that must ask although the playbook sets `auto` or `skip` at this severity. It takes
+ * the approvers and deadline of the first asking policy among this gate's policies (P0 to P3), then the
+ * other gates' policies at the current severity; when nothing asks, nobody may decide and the deadline is
+ * one hour. It always rejects on timeout, so nothing acts without a person.
  */
 function forcedAskPolicy(state: IncidentState, gate: GateName, policy: GatePolicy): GatePolicy {
   if (policy.mode === 'ask') {
     return { ...policy, onTimeout: 'reject' };
   }
-  const asking = severities
-    .map((severity) => (state.playbook ? gatePolicyFor(state.playbook, gate, severity) : undefined))
-    .find((candidate) => candidate?.mode === 'ask');
+  const { playbook, severity } = state;
+  const sameGate = severities.map((candidate) => (playbook ? gatePolicyFor(playbook, gate, candidate) : undefined));
+  const otherGates = gateNames
+    .filter((candidate) => candidate !== gate)
+    .map((candidate) => (playbook && severity ? gatePolicyFor(playbook, candidate, severity) : undefined));
+  const asking = [...sameGate, ...otherGates].find((candidate) => candidate?.mode === 'ask');
   const fallback = { approvers: [], approverGroups: [], deadline: '1h', deadlineMs: forcedAskDeadlineMs };
   return { ...policy, ...(asking ?? fallback), mode: 'ask', onTimeout: 'reject' };
 }
 
-function openGate(state: IncidentState, gate: GateName, policy: GatePolicy): OpenGate {
+function openGate(state: IncidentState, gate: GateName, policy: GatePolicy, options: GateOptions): OpenGate {
   const openedAt = nowIso();
   const deadlineMs = policy.deadlineMs;
   const reminderBeforeMs = policy.reminderBefore ? parseDurationMs(policy.reminderBefore) : Math.floor(deadlineMs / 2);
   const open: OpenGate = {
     gate,
+    purpose: options.purpose ?? 'decision',
+    ...(options.forceAsk === undefined ? {} : { askReason: options.forceAsk }),
     policy,
     severity: state.severity ?? 'P3',
     openedAt,
@@ -72,9 +82,9 @@ function openGate(state: IncidentState, gate: GateName, policy: GatePolicy): Ope
 }
 
 /** Stores the result, closes the gate, and updates the Slack message. */
-function closeGate(state: IncidentState, result: GateResult): GateResult {
+function closeGate(state: IncidentState, result: GateResult, purpose: GatePurpose = 'decision'): GateResult {
   state.gates.push(result);
-  if (result.decision !== undefined) {
+  if (result.decision !== undefined && purpose === 'decision') {
     state.decisions[result.gate] = result.decision;
   }
   state.openGate = undefined;
@@ -91,36 +101,61 @@ function timedOut(state: IncidentState, open: OpenGate): GateResult {
   postGateEscalation(state, open);
   const decision = open.policy.onTimeout;
   const reason = `no decision before ${open.deadlineAt}; the playbook default applies`;
-  return closeGate(state, {
+  const result: GateResult = {
     gate: open.gate,
     status: 'timed_out',
     decision,
     defaultApplied: decision,
     at: nowIso(),
     reason,
-  });
+  };
+  return closeGate(state, result, open.purpose);
 }
 
-/** Applies a higher severity's policy to the open gate: `auto` decides at once, else new approvers and deadline. */
+/** Drops approvals from people whom the new policy does not list, so a changed approver list is never bypassed. */
+function dropUnlistedApprovals(state: IncidentState, open: OpenGate, policy: GatePolicy): void {
+  const kept = open.approvals.filter((approval) => isListed(policy, approval.decider, open.groupMembers));
+  const dropped = open.approvals.filter((approval) => !kept.includes(approval)).map((approval) => approval.decider);
+  if (dropped.length === 0) return;
+  open.approvals = kept;
+  if (kept.length === 0) open.imageDigest = undefined;
+  record(
+    state,
+    'note',
+    `gate ${open.gate} no longer counts the approval of ${dropped.join(', ')}: not on the ${open.severity} approver list`,
+  );
+}
+
+/**
+ * Applies a higher severity's policy to the open gate. `auto` approves at once. `skip` closes the gate without
+ * acting, because the playbook chose not to act at that severity, and records that choice. `ask` brings new
+ * approvers and the earlier of the two deadlines. A gate that must ask a person keeps asking.
+ */
 function applySeverityChange(
   state: IncidentState,
   open: OpenGate,
   forceAsk: string | undefined,
 ): GateResult | undefined {
   const policy = currentPolicy(state, open.gate);
+  const from = open.severity;
   open.severity = state.severity ?? open.severity;
-  if (policy.mode === 'auto' && forceAsk === undefined) {
+  if (forceAsk !== undefined) return undefined;
+  if (policy.mode === 'auto') {
     const reason = `severity rose to ${open.severity}, where the playbook acts without asking`;
     return closeGate(state, { gate: open.gate, status: 'auto', decision: 'approve', at: nowIso(), reason });
   }
-  if (policy.mode === 'ask' && forceAsk === undefined) {
-    const deadlineAt = addMs(open.openedAt, policy.deadlineMs);
-    if (policy.approverGroups.join() !== open.policy.approverGroups.join()) open.groupMembers = undefined;
-    open.policy = policy;
-    resolveApproverGroups(state, open);
-    open.deadlineAt = deadlineAt < open.deadlineAt ? deadlineAt : open.deadlineAt;
-    record(state, 'note', `gate ${open.gate} now follows the ${open.severity} policy`, { deadlineAt: open.deadlineAt });
+  if (policy.mode === 'skip') {
+    const reason = `severity rose from ${from} to ${open.severity}, where the playbook skips gate ${open.gate}, so it does not act`;
+    record(state, 'note', `gate ${open.gate} skipped: ${reason}`, { from, to: open.severity });
+    return closeGate(state, { gate: open.gate, status: 'skipped', decision: 'reject', at: nowIso(), reason });
   }
+  const deadlineAt = addMs(open.openedAt, policy.deadlineMs);
+  if (policy.approverGroups.join() !== open.policy.approverGroups.join()) open.groupMembers = undefined;
+  open.policy = policy;
+  dropUnlistedApprovals(state, open, policy);
+  resolveApproverGroups(state, open);
+  open.deadlineAt = deadlineAt < open.deadlineAt ? deadlineAt : open.deadlineAt;
+  record(state, 'note', `gate ${open.gate} now follows the ${open.severity} policy`, { deadlineAt: open.deadlineAt });
   return undefined;
 }
 
@@ -132,18 +167,14 @@ function nextWakeMs(open: OpenGate): number {
 async function waitForDecision(state: IncidentState, open: OpenGate, options: GateOptions): Promise<GateResult> {
   for (;;) {
     if (open.decided) {
-      return closeGate(state, open.decided);
+      return closeGate(state, open.decided, open.purpose);
     }
     if (state.standDown) {
-      return closeGate(state, {
-        gate: open.gate,
-        status: 'skipped',
-        at: nowIso(),
-        reason: 'the incident was stood down',
-      });
+      const reason = 'the incident was stood down';
+      return closeGate(state, { gate: open.gate, status: 'skipped', at: nowIso(), reason }, open.purpose);
     }
     if (open.severity !== state.severity) {
-      const changed = applySeverityChange(state, open, options.forceAsk);
+      const changed = applySeverityChange(state, open, open.askReason);
       if (changed) return changed;
     }
     if (msUntil(open.deadlineAt) === 0) {
@@ -204,7 +235,7 @@ export async function runGate(state: IncidentState, gate: GateName, options: Gat
   }
   if (options.forceAsk !== undefined) {
     record(state, 'note', `gate ${gate} asks a person: ${options.forceAsk}`);
-    return waitForDecision(state, openGate(state, gate, forcedAskPolicy(state, gate, policy)), options);
+    return waitForDecision(state, openGate(state, gate, forcedAskPolicy(state, gate, policy), options), options);
   }
-  return waitForDecision(state, openGate(state, gate, policy), options);
+  return waitForDecision(state, openGate(state, gate, policy, options), options);
 }

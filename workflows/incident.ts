@@ -1,14 +1,20 @@
 import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AlertBatch } from '../domain/incident';
 import type { IncidentLimits, IncidentResult, IncidentWorkflowInput } from '../domain/response';
-import { escalateSeverity, ingestBatch } from './alerts';
+import { flushAlertBodies } from './alert-bodies';
+import { escalateSeverity, holdLateAlerts, ingestBatch } from './alerts';
 import { watchClocks } from './clocks';
 import { decideGate, validateDecisionInput } from './gate-decisions';
-import { alertsSignal, decideGateUpdate, standDownSignal, statusQuery, type StandDownInput } from './messages';
+import { alertsSignal, decideGateUpdate, standDownUpdate, statusQuery } from './messages';
+import { nextIncidentInput } from './next-incident';
+import { resumePages } from './notify';
 import { publishIncident } from './search-attributes';
 import type { StageContext } from './stage-context';
+import { requestStandDown, validateStandDownInput } from './stand-down';
+import { standDown, closeIncident } from './stages-close';
 import { collectEvidence, escalateGate, isolate, isolateGate, triage } from './stages-detect';
-import { closeIncident, eradicate, quietPeriod, restore, restoreGate, standDown, watch } from './stages-recover';
+import { eradicate, quietPeriod, restore, restoreGate, watch } from './stages-recover';
+import { containmentRetry } from './stages-retry';
 import type { IncidentState, Stage } from './state';
 import { incidentStatus } from './status';
 import { nowIso, record } from './timeline';
@@ -20,8 +26,13 @@ export interface IncidentWorkflowArgs extends IncidentWorkflowInput {
 
 export const defaultLimits: IncidentLimits = {
   maxAlertSamples: 20,
+  maxAlertSampleBytes: 128 * 1024,
+  maxPendingBodyBytes: 256 * 1024,
   maxTimelineEntries: 500,
+  maxTimelineBytes: 192 * 1024,
+  maxAuditBytes: 256 * 1024,
   maxRecentAlertIds: 1000,
+  maxTriggerUsers: 1000,
   maxHistoryEvents: 10_000,
 };
 
@@ -29,6 +40,7 @@ const stages: Record<Exclude<Stage, 'done'>, (context: StageContext) => Promise<
   triage,
   isolateGate,
   isolate,
+  containmentRetry,
   evidence: collectEvidence,
   escalateGate,
   eradicate,
@@ -45,6 +57,8 @@ function initialState(input: IncidentWorkflowArgs): IncidentState {
   return {
     incidentId: workflowInfo().workflowId,
     fingerprint: input.fingerprint,
+    ...(input.firstAlert === undefined ? {} : { firstAlert: input.firstAlert }),
+    ...(input.previousRunId === undefined ? {} : { previousRunId: input.previousRunId }),
     stage: 'triage',
     phase: 'detect',
     phaseTimes: { detect: openedAt },
@@ -54,27 +68,52 @@ function initialState(input: IncidentWorkflowArgs): IncidentState {
     severityHistory: [],
     alerts: {
       samples: [],
+      sampleBytes: 0,
       count: 0,
+      resolvedCount: 0,
       redeliveries: 0,
-      firing: 0,
-      resolved: 0,
-      recentIds: [],
+      recentKeys: [],
       sinceQuiet: 0,
       rules: [],
-      users: [],
+      triggerers: [],
+      triggererBytes: 0,
       mitre: { techniques: [], tactics: [] },
+      pendingBodies: [],
+      pendingBodyBytes: 0,
+      bodiesSkipped: 0,
     },
     timeline: [],
+    timelineBytes: 0,
+    audit: [],
+    auditBytes: 0,
     timelineDropped: 0,
+    entrySeq: 0,
+    rejectedAttempts: 0,
     slackMessages: {},
     gates: [],
     decisions: {},
     clocks: [],
     containment: [],
     inverses: [],
+    failedSteps: [],
+    containmentRetries: 0,
+    pendingPages: [],
     uiBaseUrl: input.uiBaseUrl,
     continuedRuns: 0,
   };
+}
+
+/** Adds a batch; once the incident is closing or standing down, firing alerts are held for the next incident. */
+function onAlerts(state: IncidentState, batch: AlertBatch): void {
+  if (state.phase === 'closed' || state.standDown !== undefined) {
+    holdLateAlerts(state, batch);
+    return;
+  }
+  const { fresh } = ingestBatch(state, batch);
+  for (const alert of fresh) {
+    escalateSeverity(state, alert);
+  }
+  publishIncident(state);
 }
 
 function startState(input: IncidentWorkflowArgs): IncidentState {
@@ -82,37 +121,15 @@ function startState(input: IncidentWorkflowArgs): IncidentState {
   if (input.previousRunId !== undefined) {
     record(state, 'note', `follows the closed incident run ${input.previousRunId} of the same fingerprint`);
   }
+  if (input.lateAlerts !== undefined) onAlerts(state, input.lateAlerts);
   return state;
-}
-
-function onAlerts(state: IncidentState, batch: AlertBatch): void {
-  const { newAlerts } = ingestBatch(state, batch);
-  for (const alert of newAlerts) {
-    escalateSeverity(state, alert);
-  }
-  publishIncident(state);
-}
-
-function onStandDown(state: IncidentState, request: StandDownInput): void {
-  if (state.standDown !== undefined || state.phase === 'closed') {
-    record(
-      state,
-      'note',
-      `stand-down by ${request.by} ignored: the incident is already ${state.phase === 'closed' ? 'closed' : 'standing down'}`,
-    );
-    return;
-  }
-  state.standDown = { ...request, at: nowIso() };
-  record(state, 'note', `stand-down requested by ${request.by}: ${request.reason}`, {
-    liftContainment: request.liftContainment,
-  });
 }
 
 function registerHandlers(state: IncidentState): void {
   setHandler(alertsSignal, (batch) => onAlerts(state, batch));
-  setHandler(standDownSignal, (request) => onStandDown(state, request));
   setHandler(statusQuery, () => incidentStatus(state));
   setHandler(decideGateUpdate, (input) => decideGate(state, input), { validator: validateDecisionInput });
+  setHandler(standDownUpdate, (input) => requestStandDown(state, input), { validator: validateStandDownInput });
 }
 
 function shouldContinueAsNew(state: IncidentState): boolean {
@@ -124,6 +141,7 @@ function stageContext(state: IncidentState, input: IncidentWorkflowArgs): StageC
   const shouldContinue = () => shouldContinueAsNew(state);
   const checkpoint = async (): Promise<void> => {
     if (!shouldContinue()) return;
+    await flushAlertBodies(state);
     await condition(allHandlersFinished);
     state.continuedRuns += 1;
     record(state, 'note', `continuing as new after ${workflowInfo().historyLength} history events`);
@@ -133,18 +151,20 @@ function stageContext(state: IncidentState, input: IncidentWorkflowArgs): StageC
 }
 
 /**
- * One incident, from its first alert to its report: detect and confirm, isolate and analyse, eradicate
+ * Runs one incident, from its first alert to its report: detect and confirm, isolate and analyse, eradicate
  * and clean, recover and review. Each stage returns the next one. Between stages, and while a gate or
  * the quiet period waits, the workflow continues as new when history grows long and carries the whole
- * state, so an incident may run for days.
+ * state, so an incident may run for days. Firing alerts that arrive once the incident has decided to close
+ * are not dropped: the run continues as new into the next incident, which starts with them.
  */
 export async function incidentWorkflow(input: IncidentWorkflowArgs): Promise<IncidentResult> {
   const state = input.continued ?? startState(input);
   registerHandlers(state);
   watchClocks(state);
+  if (input.continued !== undefined) resumePages(state);
   publishIncident(state);
 
-  const context = stageContext(state, { ...input, continued: undefined });
+  const context = stageContext(state, { ...input, continued: undefined, lateAlerts: undefined });
   while (state.stage !== 'done') {
     if (state.standDown && !['standDown', 'report'].includes(state.stage)) {
       state.stage = 'standDown';
@@ -155,6 +175,11 @@ export async function incidentWorkflow(input: IncidentWorkflowArgs): Promise<Inc
   }
 
   await condition(allHandlersFinished);
+  // Signals that arrive while this task completes make Temporal reject the completion, so their handlers
+  // run first and this check finds their alerts.
+  if (state.lateAlerts !== undefined) {
+    await continueAsNew<typeof incidentWorkflow>(nextIncidentInput(state, input, workflowInfo().runId));
+  }
   return {
     incidentId: state.incidentId,
     outcome: state.outcome ?? 'closed',

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Severity } from '../domain/alert';
-import type { AlertBatch, DecideGateInput, GateName, Phase } from '../domain/incident';
+import type { AlertBatch, DecideGateInput, DecisionChannel, GateName, Phase, StandDownInput } from '../domain/incident';
 import type { GateStatus, TargetRef, TimelineEntry } from '../domain/response';
 
 /**
@@ -32,13 +32,29 @@ export interface DecideGateResult {
  */
 export const decideGateUpdate = defineUpdate<DecideGateResult, [DecideGateInput]>('decideGate');
 
-/** Stops the response. Containment stays in place unless `liftContainment` is set. */
-export interface StandDownInput {
-  reason: string;
-  liftContainment: boolean;
+/** Failure type of a `standDown` Update that the workflow rejected after recording the attempt. */
+export const standDownRejectedType = 'StandDownRejected';
+
+/** Result of an accepted `standDown` Update. */
+export interface StandDownResult {
+  /** `pending` while lifting containment waits for a second, different approver. */
+  status: 'accepted' | 'pending';
   by: string;
+  at: string;
+  liftContainment: boolean;
+  /** People whose request to lift containment counted so far. */
+  approvals: string[];
+  requiredApprovals: number;
 }
-export const standDownSignal = defineSignal<[StandDownInput]>('standDown');
+
+/**
+ * Stops the response and records who and why; containment stays in place unless `liftContainment` is set.
+ * Standing down needs an approver of a gate at the current severity. Lifting containment needs a decider
+ * whom the restore gate at the current severity allows, and two of them when that gate is two-person. The
+ * validator rejects input that does not parse; the handler records every other rejection on the timeline
+ * and fails the Update with type `StandDownRejected`.
+ */
+export const standDownUpdate = defineUpdate<StandDownResult, [StandDownInput]>('standDown');
 
 /** `pending` before the gate is reached, `open` while it waits, `closed` once it has a result. */
 export type GateState = 'pending' | 'open' | 'closed';
@@ -52,10 +68,21 @@ export interface GateStatusView {
   /** Members of the approver groups, once Slack has listed them. */
   groupMembers?: string[];
   approvals: string[];
+  /** Channel of each approval, in the order of `approvals`. */
+  approvalChannels: DecisionChannel[];
   requiredApprovals: number;
+  /** Why the open gate asks a person although the playbook would act or skip, such as a failed containment step. */
+  askReason?: string;
   deadlineAt?: string;
   onTimeout?: string;
-  result?: { status: GateStatus; decision?: string; decider?: string; at: string; reason?: string };
+  result?: {
+    status: GateStatus;
+    decision?: string;
+    decider?: string;
+    channel?: DecisionChannel;
+    at: string;
+    reason?: string;
+  };
 }
 
 /** Result of the `status` query. */
@@ -69,15 +96,27 @@ export interface IncidentStatus {
   waitingGate: GateName | 'none';
   target?: TargetRef;
   targetUnresolvedReason?: string;
+  /** Firing alerts. */
   alertCount: number;
+  resolvedCount: number;
   redeliveries: number;
   rules: string[];
+  /** Rejected decision and stand-down attempts. */
+  rejectedAttempts: number;
+  standDown?: { by: string; channel: DecisionChannel; at: string; reason: string; liftContainment: boolean };
+  /** A request to lift containment that waits for a second approver. */
+  liftRequest?: { approvals: string[]; requiredApprovals: number };
   openedAt: string;
   closedAt?: string;
   outcome?: string;
+  /** Containment steps that failed and were not retried successfully. */
+  failedSteps: { step: string; error: string }[];
   summary: string;
+  /** Run id of the closed incident that this one follows. */
+  previousRunId?: string;
   /** The latest timeline entries, newest last. */
   timeline: TimelineEntry[];
+  /** Timeline entries ever recorded, including those dropped to bound the state. */
   timelineLength: number;
 }
 export const statusQuery = defineQuery<IncidentStatus>('status');

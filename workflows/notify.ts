@@ -1,7 +1,8 @@
 import { condition, workflowInfo } from '@temporalio/workflow';
 import type { GateName } from '../domain/incident';
-import type { GateResult } from '../domain/response';
+import type { EscalateIncidentInput, GateResult } from '../domain/response';
 import { escalation, slack } from './activities';
+import { cutToBytes } from './bounds';
 import type { IncidentState, OpenGate } from './state';
 import { errorMessage, record } from './timeline';
 
@@ -17,6 +18,7 @@ export function inBackground<T>(
   description: string,
   call: () => Promise<T>,
   then?: (value: T) => void,
+  always?: () => void,
 ): void {
   pendingCount += 1;
   const run = async (): Promise<void> => {
@@ -27,6 +29,7 @@ export function inBackground<T>(
       record(state, 'error', `${description} failed`, { error: errorMessage(error) });
     } finally {
       pendingCount -= 1;
+      always?.();
     }
   };
   void run();
@@ -58,6 +61,20 @@ const effects: Record<GateName, { approve: string; reject: string }> = {
   restore: { approve: 'lift containment and restore from the trusted image', reject: 'keep containment in place' },
 };
 
+/** Returns what each choice does at this gate; the restore gate names only the containment steps in place. */
+function gateEffects(state: IncidentState, open: OpenGate): { approve: string; reject: string } {
+  if (open.purpose === 'retry-containment') {
+    return { approve: 'retry the failed containment steps', reject: 'go on without them' };
+  }
+  if (open.gate !== 'restore') return effects[open.gate];
+  const inPlace = [...new Set(state.inverses.map((inverse) => state.containment[inverse.containmentIndex]?.step))];
+  const lift =
+    inPlace.length === 0
+      ? 'no containment step is in place to lift'
+      : `undo ${inPlace.filter((step) => step !== undefined).join(', ')}`;
+  return { approve: `${lift}, then restore from the trusted image`, reject: effects.restore.reject };
+}
+
 /** Posts the gate message to the playbook's Slack channel, when it has one. */
 export function postGateOpened(state: IncidentState, open: OpenGate): void {
   const channel = state.playbook?.notify.slackChannel;
@@ -66,16 +83,18 @@ export function postGateOpened(state: IncidentState, open: OpenGate): void {
   }
   open.slackPostStarted = true;
   const sample = state.alerts.samples[0];
+  const choice = gateEffects(state, open);
+  const asks = open.askReason === undefined ? '' : `; asks a person because ${open.askReason}`;
   const input = {
     incidentId: state.incidentId,
     runUrl: runUrl(state),
     gate: open.gate,
     severity: state.severity,
     targetSummary: targetSummary(state),
-    triggerSummary: `${sample?.rule ?? 'alert'} (${state.alerts.count} alerts)`,
+    triggerSummary: cutToBytes(`${sample?.rule ?? 'alert'} (${state.alerts.count} alerts)${asks}`, 2000),
     choices: [
-      { decision: 'approve' as const, effect: effects[open.gate].approve },
-      { decision: 'reject' as const, effect: effects[open.gate].reject },
+      { decision: 'approve' as const, effect: choice.approve },
+      { decision: 'reject' as const, effect: choice.reject },
     ],
     deadlineAt: open.deadlineAt,
     onTimeout: open.policy.onTimeout,
@@ -87,7 +106,7 @@ export function postGateOpened(state: IncidentState, open: OpenGate): void {
     () => slack.postGateMessage(input),
     (ref) => {
       state.slackMessages[open.gate] = ref;
-      const result = state.gates.find((gate) => gate.gate === open.gate);
+      const result = state.gates.findLast((gate) => gate.gate === open.gate);
       if (result) {
         postGateClosed(state, result);
       }
@@ -139,32 +158,58 @@ export function postGateEscalation(state: IncidentState, open: OpenGate): void {
   }
 }
 
-/** Pages through the playbook's escalation target; without one, records that nobody could be paged. */
-export function page(state: IncidentState, dedupSuffix: string, summary: string): void {
+function sendPage(state: IncidentState, input: EscalateIncidentInput): void {
+  inBackground(
+    state,
+    `paging for "${input.summary}"`,
+    () => escalation.escalateIncident(input),
+    (result) => {
+      record(state, 'step', `paged the escalation target: ${input.summary}`, {
+        dedupKey: result.dedupKey,
+        status: result.status,
+      });
+    },
+    () => {
+      state.pendingPages = state.pendingPages.filter((pending) => pending !== input);
+    },
+  );
+}
+
+/**
+ * Pages through the playbook's escalation target; without one, records that nobody could be paged. The
+ * page stays in `pendingPages` until it succeeds or fails for good, so a run that continues as new while
+ * the paging service is down sends it again.
+ */
+export function page(
+  state: IncidentState,
+  dedupSuffix: string,
+  summary: string,
+  details?: Record<string, string>,
+): void {
   const escalationPolicy = state.playbook?.escalation;
   if (escalationPolicy === undefined || state.severity === undefined) {
     record(state, 'error', `cannot page for "${summary}": the playbook has no escalation target`);
     return;
   }
-  const input = {
+  const input: EscalateIncidentInput = {
     incidentId: state.incidentId,
     target: { url: escalationPolicy.url, routingKeyEnv: escalationPolicy.routingKeyEnv },
-    summary,
+    summary: cutToBytes(summary, 1000),
     severity: state.severity,
     source: 'firebreak',
     dedupKey: `${state.incidentId}-${dedupSuffix}`,
+    ...(details === undefined ? {} : { details }),
   };
-  inBackground(
-    state,
-    `paging for "${summary}"`,
-    () => escalation.escalateIncident(input),
-    (result) => {
-      record(state, 'step', `paged the escalation target: ${summary}`, {
-        dedupKey: result.dedupKey,
-        status: result.status,
-      });
-    },
-  );
+  state.pendingPages.push(input);
+  sendPage(state, input);
+}
+
+/** Sends again the pages that an earlier run started and did not finish. */
+export function resumePages(state: IncidentState): void {
+  for (const input of state.pendingPages) {
+    record(state, 'note', `paging again after continue-as-new: ${input.summary}`);
+    sendPage(state, input);
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { defineSearchAttributeKey, type SearchAttributeUpdatePair } from '@temporalio/common';
 import { upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { incidentSearchAttributes as names } from '../domain/search-attributes';
+import { cutSearchAttributeValue, incidentSearchAttributes as names } from '../domain/search-attributes';
+import { cutToBytes } from './bounds';
 import type { IncidentState } from './state';
 
 /** Search attributes that make the Temporal Web UI Firebreak's incident tracker. */
@@ -15,20 +16,25 @@ export const searchAttributeKeys = {
   alertCount: defineSearchAttributeKey(names.alertCount.name, names.alertCount.type),
 } as const;
 
-/** Returns the search attribute values that describe the incident now. */
+function keyword(value: string | undefined): string | null {
+  return value === undefined ? null : cutSearchAttributeValue(value);
+}
+
+/** Returns the search attribute values that describe the incident now; keyword values are cut to 1 KiB. */
 export function searchAttributeValues(state: IncidentState): SearchAttributeUpdatePair[] {
-  const first = state.alerts.samples[0];
-  const workload = state.target?.workload ?? undefined;
+  const first = state.alerts.samples[0]?.target ?? state.firstAlert?.target;
+  const workload = state.target?.workload;
+  const rule = state.alerts.rules[0] ?? state.firstAlert?.rule;
   return [
     { key: searchAttributeKeys.phase, value: state.phase },
     { key: searchAttributeKeys.severity, value: state.severity ?? null },
-    { key: searchAttributeKeys.namespace, value: state.target?.namespace ?? first?.target.namespace ?? null },
+    { key: searchAttributeKeys.namespace, value: keyword(state.target?.namespace ?? first?.namespace) },
     {
       key: searchAttributeKeys.workload,
-      value: workload ? `${workload.kind}/${workload.name}` : (first?.target.workload ?? null),
+      value: keyword(workload ? `${workload.kind}/${workload.name}` : first?.workload),
     },
-    { key: searchAttributeKeys.node, value: state.target?.node ?? first?.target.node ?? null },
-    { key: searchAttributeKeys.rule, value: state.alerts.rules[0] ?? null },
+    { key: searchAttributeKeys.node, value: keyword(state.target?.node ?? first?.node) },
+    { key: searchAttributeKeys.rule, value: keyword(rule) },
     { key: searchAttributeKeys.gate, value: state.openGate?.gate ?? 'none' },
     { key: searchAttributeKeys.alertCount, value: state.alerts.count },
   ];
@@ -37,10 +43,11 @@ export function searchAttributeValues(state: IncidentState): SearchAttributeUpda
 /** Returns the one-line summary that the memo holds for the Web UI and `firebreak incidents list`. */
 export function summaryLine(state: IncidentState): string {
   const target = state.target ? `${state.target.namespace}/${state.target.pod}` : 'target unresolved';
-  const rule = state.alerts.rules[0] ?? 'no rule yet';
+  const rule = cutToBytes(state.alerts.rules[0] ?? state.firstAlert?.rule ?? 'no rule yet', 256);
   const gate = state.openGate ? `, waiting at gate ${state.openGate.gate}` : '';
   const outcome = state.outcome ? `: ${state.outcome}` : '';
-  return `${state.severity ?? 'P?'} ${rule} on ${target}, ${state.alerts.count} alerts, phase ${state.phase}${gate}${outcome}`;
+  const line = `${state.severity ?? 'P?'} ${rule} on ${target}, ${state.alerts.count} alerts, phase ${state.phase}${gate}${outcome}`;
+  return cutToBytes(line, 2048);
 }
 
 /**

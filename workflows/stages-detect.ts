@@ -1,11 +1,12 @@
 import { ApplicationFailure, condition } from '@temporalio/workflow';
-import type { Alert } from '../domain/alert';
+import type { Alert, AlertSummary } from '../domain/alert';
 import { resolvedPlaybookSchema } from '../domain/playbook';
 import { classifySeverity } from '../domain/playbook-match';
 import type { CollectorKind, EvidenceLimits, SelectPlaybookResult, TargetRef } from '../domain/response';
 import { parseDurationMs } from '../domain/duration';
 import type { Playbook } from '../domain/playbook';
 import { escalateSeverity } from './alerts';
+import { flushAlertBodies } from './alert-bodies';
 import { escalation, evidence, kubernetes, playbooks } from './activities';
 import { createClocks, watchClocks } from './clocks';
 import { runContainment } from './containment';
@@ -51,11 +52,30 @@ async function resolveTarget(state: IncidentState, alert: Alert): Promise<void> 
   publishIncident(state);
 }
 
+/** Builds an alert from the start arguments' summary, for an incident whose alerts arrived as a count only. */
+function alertFromSummary(summary: AlertSummary): Alert {
+  return {
+    ...summary,
+    tags: [],
+    mitre: { techniques: [], tactics: [] },
+    process: {},
+    fields: {},
+    priorityRecognised: true,
+  };
+}
+
+function firstAlertOf(state: IncidentState): Alert | undefined {
+  const { samples } = state.alerts;
+  const summary = state.firstAlert;
+  return samples.find((alert) => alert.status === 'firing') ?? samples[0] ?? (summary && alertFromSummary(summary));
+}
+
 /** Detect and confirm: pin the playbook, classify severity, start the clocks and resolve the target. */
 export async function triage(context: StageContext): Promise<Stage> {
   const { state } = context;
-  await condition(() => state.alerts.samples.length > 0 || state.standDown !== undefined);
-  const first = state.alerts.samples.find((alert) => alert.status === 'firing') ?? state.alerts.samples[0];
+  const counted = () => state.alerts.count + state.alerts.resolvedCount > 0 && state.firstAlert !== undefined;
+  await condition(() => state.alerts.samples.length > 0 || counted() || state.standDown !== undefined);
+  const first = firstAlertOf(state);
   if (first === undefined) {
     return 'standDown';
   }
@@ -76,7 +96,7 @@ export async function triage(context: StageContext): Promise<Stage> {
   watchClocks(state);
   publishIncident(state);
 
-  if (state.alerts.firing === 0) {
+  if (state.alerts.count === 0) {
     record(state, 'note', 'every alert so far is resolved at its source, so no containment starts');
     state.outcome = 'resolved at the source before any response';
     return 'report';
@@ -92,7 +112,7 @@ export async function isolateGate(context: StageContext): Promise<Stage> {
   return 'isolate';
 }
 
-/** Isolate and analyse: quarantine when the isolate gate approved. */
+/** Isolate and analyse: quarantine when the isolate gate approved; a failed step goes to a person. */
 export async function isolate(context: StageContext): Promise<Stage> {
   const { state } = context;
   enterPhase(state, 'isolate');
@@ -102,6 +122,10 @@ export async function isolate(context: StageContext): Promise<Stage> {
     record(state, 'note', 'isolation approved but the target is unresolved: contain it by hand');
   } else {
     await runContainment(state, 'isolate');
+    if (state.failedSteps.some((failed) => failed.phase === 'isolate')) {
+      state.retryPhase = 'isolate';
+      return 'containmentRetry';
+    }
   }
   return 'evidence';
 }
@@ -126,16 +150,6 @@ function evidenceLimits(playbook: Playbook): EvidenceLimits {
     ...(options.maxLogBytes === undefined ? {} : { maxLogBytes: options.maxLogBytes }),
     ...(options.execDeadline === undefined ? {} : { execDeadlineMs: parseDurationMs(options.execDeadline) }),
   };
-}
-
-async function storeAlertBodies(state: IncidentState, keepSecretsInRaw: boolean): Promise<void> {
-  const bodies = state.alerts.samples.map((alert) => alert.rawEvent ?? alert);
-  const result = await evidence.storeAlertBodies({ incidentId: state.incidentId, bodies, keepSecretsInRaw });
-  state.evidence = {
-    manifestPath: result.manifestPath,
-    artefacts: [...(state.evidence?.artefacts ?? []), ...result.artefacts],
-  };
-  record(state, 'step', `alert bodies stored: ${result.artefacts.length} artefacts`);
 }
 
 async function collectFromCluster(state: IncidentState, target: TargetRef, playbook: Playbook): Promise<void> {
@@ -164,7 +178,7 @@ export async function collectEvidence(context: StageContext): Promise<Stage> {
   const playbook = state.playbook;
   if (playbook === undefined) return 'escalateGate';
   try {
-    if (playbook.evidence.includes('alerts')) await storeAlertBodies(state, playbook.evidenceOptions.keepSecrets);
+    await flushAlertBodies(state);
     if (state.target !== undefined) await collectFromCluster(state, state.target, playbook);
   } catch (error) {
     record(state, 'error', 'evidence collection failed', { error: errorMessage(error) });

@@ -3,9 +3,12 @@ import type { IncidentRecord } from '../domain/response';
 import type { GateState, GateStatusView, IncidentStatus } from './messages';
 import { summaryLine } from './search-attributes';
 import type { IncidentState } from './state';
+import { timelineEntries, timelineLength } from './timeline';
 
 const gateNames: readonly GateName[] = ['isolate', 'escalate', 'restore'];
 const statusTimelineEntries = 20;
+/** Approver group members listed in the `status` result; a Slack group can have thousands. */
+const maxListedGroupMembers = 200;
 
 function gateState(open: unknown, result: unknown): GateState {
   if (open) return 'open';
@@ -14,7 +17,7 @@ function gateState(open: unknown, result: unknown): GateState {
 
 function gateView(state: IncidentState, gate: GateName): GateStatusView {
   const open = state.openGate?.gate === gate ? state.openGate : undefined;
-  const result = state.gates.find((candidate) => candidate.gate === gate);
+  const result = open === undefined ? state.gates.findLast((candidate) => candidate.gate === gate) : undefined;
   const policy =
     open?.policy ?? (state.playbook && state.severity ? state.playbook.gates[gate][state.severity] : undefined);
   return {
@@ -23,22 +26,47 @@ function gateView(state: IncidentState, gate: GateName): GateStatusView {
     mode: policy?.mode,
     approvers: policy?.approvers ?? [],
     approverGroups: policy?.approverGroups ?? [],
-    groupMembers: open?.groupMembers,
-    approvals: open?.approvals ?? [],
+    groupMembers: open?.groupMembers?.slice(0, maxListedGroupMembers),
+    approvals: open?.approvals.map((approval) => approval.decider) ?? [],
+    approvalChannels: open?.approvals.map((approval) => approval.channel) ?? [],
     requiredApprovals: policy?.twoPerson ? 2 : 1,
+    askReason: open?.askReason,
     deadlineAt: open?.deadlineAt,
     onTimeout: policy?.onTimeout,
     result: result && {
       status: result.status,
       decision: result.decision,
       decider: result.decider,
+      channel: result.channel,
       at: result.at,
       reason: result.reason,
     },
   };
 }
 
-/** Builds the result of the `status` query. */
+function standDownView(state: IncidentState): Pick<IncidentStatus, 'standDown' | 'liftRequest'> {
+  const standDown = state.standDown;
+  const liftRequest = state.liftRequest;
+  return {
+    standDown: standDown && {
+      by: standDown.by,
+      channel: standDown.channel,
+      at: standDown.at,
+      reason: standDown.reason,
+      liftContainment: standDown.liftContainment,
+    },
+    liftRequest: liftRequest && {
+      approvals: liftRequest.approvals.map((approval) => approval.decider),
+      requiredApprovals: 2,
+    },
+  };
+}
+
+/**
+ * Builds the result of the `status` query. Every part is bounded: the latest 20 timeline entries (each
+ * with its summary and data cut), at most 20 rules and 200 group members, so the result stays far below
+ * Temporal's query size limit however large the incident grew.
+ */
 export function incidentStatus(state: IncidentState): IncidentStatus {
   return {
     incidentId: state.incidentId,
@@ -54,14 +82,19 @@ export function incidentStatus(state: IncidentState): IncidentStatus {
     target: state.target,
     targetUnresolvedReason: state.targetUnresolvedReason,
     alertCount: state.alerts.count,
+    resolvedCount: state.alerts.resolvedCount,
     redeliveries: state.alerts.redeliveries,
     rules: state.alerts.rules,
+    rejectedAttempts: state.rejectedAttempts,
+    ...standDownView(state),
     openedAt: state.openedAt,
     closedAt: state.closedAt,
     outcome: state.outcome,
+    failedSteps: state.failedSteps.map(({ step, error }) => ({ step, error })),
     summary: summaryLine(state),
-    timeline: state.timeline.slice(-statusTimelineEntries),
-    timelineLength: state.timeline.length + state.timelineDropped,
+    previousRunId: state.previousRunId,
+    timeline: timelineEntries(state).slice(-statusTimelineEntries),
+    timelineLength: timelineLength(state),
   };
 }
 
@@ -85,12 +118,13 @@ export function incidentRecord(state: IncidentState): IncidentRecord {
     clocks: state.clocks,
     target: state.target,
     targetUnresolvedReason: state.targetUnresolvedReason,
-    timeline: state.timeline,
+    timeline: timelineEntries(state),
     timelineDropped: state.timelineDropped,
     gates: state.gates,
     containment: state.containment,
     evidence: state.evidence,
     alertCount: state.alerts.count,
+    resolvedCount: state.alerts.resolvedCount,
     redeliveries: state.alerts.redeliveries,
     rules: state.alerts.rules,
     mitre: state.alerts.mitre,
@@ -99,6 +133,8 @@ export function incidentRecord(state: IncidentState): IncidentRecord {
       by: state.standDown.by,
       at: state.standDown.at,
       liftContainment: state.standDown.liftContainment,
+      channel: state.standDown.channel,
+      approvals: state.standDown.approvals,
     },
   };
 }

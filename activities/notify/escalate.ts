@@ -9,6 +9,9 @@ import type { EscalateIncidentResult } from '../../domain/response';
  * environment variable that the playbook names, so it never passes through workflow history.
  */
 
+/** Maximum length of one `details` value; the workflow cuts longer error messages before paging. */
+const maxDetailLength = 2000;
+
 export const escalateIncidentInputSchema = z.object({
   incidentId: z.string().min(1),
   target: z.object({ url: z.url({ protocol: /^https?$/ }), routingKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/) }),
@@ -16,6 +19,7 @@ export const escalateIncidentInputSchema = z.object({
   severity: severitySchema,
   source: z.string().min(1),
   dedupKey: z.string().min(1),
+  details: z.record(z.string(), z.string().max(maxDetailLength)).optional(),
 });
 
 const eventsResponseSchema = z.object({
@@ -58,7 +62,7 @@ export function triggerEvent(input: z.infer<typeof escalateIncidentInputSchema>,
       severity: pagerDutySeverity[input.severity],
       component: input.incidentId,
       class: 'security-incident',
-      custom_details: { incidentId: input.incidentId, firebreakSeverity: input.severity },
+      custom_details: { ...input.details, incidentId: input.incidentId, firebreakSeverity: input.severity },
     },
   };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { Argument, Command, Option } from 'commander';
 import { z } from 'zod';
-import { decideGateInputSchema, gateDecisionSchema, gateNameSchema } from '../../domain/incident';
+import { decideGateInputSchema, gateDecisionSchema, gateNameSchema, maxReasonLength } from '../../domain/incident';
 import { connectClient, temporalSettingsFromEnv } from '../../workers/temporal';
 import { decideGateUpdate } from '../../workflows/messages';
 
@@ -60,7 +60,7 @@ export function incidentIdArgument(text: string): string {
   return text.startsWith('incident-') ? text : `incident-${text}`;
 }
 
-/** Plain reason of a failed `decideGate` Update or a missing incident. */
+/** Plain reason of a failed `decideGate` or `standDown` Update, or of a missing incident. */
 export function decisionFailure(error: unknown, incidentId: string): string | undefined {
   if (error instanceof WorkflowUpdateFailedError) {
     return error.cause?.message ?? error.message;
@@ -71,8 +71,27 @@ export function decisionFailure(error: unknown, incidentId: string): string | un
   return undefined;
 }
 
+/** Command-line source of each input field, for error messages. */
+const inputSources: Record<string, string> = {
+  reason: '--reason',
+  imageDigest: '--image-digest',
+  decider: 'the operator identity (FIREBREAK_OPERATOR)',
+  by: 'the operator identity (FIREBREAK_OPERATOR)',
+};
+
+/** Describes each invalid field in plain words, naming the option that set it, instead of zod's JSON. */
+export function invalidInputMessage(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const field = String(issue.path[0] ?? 'input');
+      return `${inputSources[field] ?? field} ${issue.message}`;
+    })
+    .join('; ');
+}
+
 interface DecideOptions {
   reason: string;
+  imageDigest?: string;
 }
 
 async function decide(
@@ -81,18 +100,26 @@ async function decide(
   options: DecideOptions,
 ): Promise<number> {
   const incidentId = incidentIdArgument(args[0]);
-  const input = decideGateInputSchema.parse({
+  const parsed = decideGateInputSchema.safeParse({
     gate: args[1],
     decision: args[2],
     decider: operatorIdentity(deps.env),
     channel: 'cli',
     reason: options.reason,
+    ...(options.imageDigest === undefined ? {} : { imageDigest: options.imageDigest }),
   });
+  if (!parsed.success) {
+    deps.err(`firebreak: invalid decision: ${invalidInputMessage(parsed.error)}`);
+    return 1;
+  }
   const client = await deps.connect();
   try {
-    const result = await client.workflow.getHandle(incidentId).executeUpdate(decideGateUpdate, { args: [input] });
+    const handle = client.workflow.getHandle(incidentId);
+    const result = await handle.executeUpdate(decideGateUpdate, { args: [parsed.data] });
     const waiting = result.status === 'open' ? ' (the gate waits for a second approver)' : '';
-    deps.out(`gate ${result.gate} of ${incidentId}: ${result.status} by ${result.decider} at ${result.at}${waiting}`);
+    deps.out(
+      `gate ${result.gate} of ${incidentId}: ${result.status} by ${result.decider} via cli at ${result.at}${waiting}`,
+    );
     return 0;
   } catch (error) {
     const reason = decisionFailure(error, incidentId);
@@ -104,7 +131,11 @@ async function decide(
   }
 }
 
-/** Registers `firebreak decide INCIDENT GATE approve|reject --reason TEXT`; it sets `process.exitCode`. */
+/**
+ * Registers `firebreak decide INCIDENT GATE approve|reject --reason TEXT [--image-digest REPO@sha256:…]`; it
+ * sets `process.exitCode`. The decider is the operator identity from the environment or the configuration
+ * file, which nothing verifies: Temporal's access control decides who may send the Update.
+ */
 export function registerDecideCommands(program: Command, deps: IncidentCommandDeps = defaultIncidentCommandDeps): void {
   program
     .command('decide')
@@ -112,7 +143,16 @@ export function registerDecideCommands(program: Command, deps: IncidentCommandDe
     .argument('<incident>', 'incident id (incident-<fingerprint>) or fingerprint')
     .addArgument(new Argument('<gate>', 'gate to decide').choices(gateNameSchema.options))
     .addArgument(new Argument('<decision>', 'the decision').choices(gateDecisionSchema.options))
-    .addOption(new Option('--reason <text>', 'why; recorded on the incident timeline').makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--reason <text>',
+        `why, at most ${maxReasonLength} characters; recorded on the incident timeline`,
+      ).makeOptionMandatory(),
+    )
+    .option(
+      '--image-digest <repository@sha256:digest>',
+      'trusted image to restore from, with approve on the restore gate when the playbook takes the digest from a person',
+    )
     .action(async (incident: string, gate: string, decision: string, options: DecideOptions) => {
       process.exitCode = await decide(deps, [incident, gate, decision], options);
     });

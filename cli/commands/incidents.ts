@@ -3,10 +3,17 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { severitySchema } from '../../domain/alert';
-import { phaseSchema } from '../../domain/incident';
+import { maxReasonLength, phaseSchema, standDownInputSchema } from '../../domain/incident';
 import { incidentSearchAttributes as names } from '../../domain/search-attributes';
-import { standDownSignal, statusQuery, type IncidentStatus } from '../../workflows/messages';
-import { defaultIncidentCommandDeps, incidentIdArgument, operatorIdentity, type IncidentCommandDeps } from './decide';
+import { standDownUpdate, statusQuery, type IncidentStatus, type StandDownResult } from '../../workflows/messages';
+import {
+  decisionFailure,
+  defaultIncidentCommandDeps,
+  incidentIdArgument,
+  invalidInputMessage,
+  operatorIdentity,
+  type IncidentCommandDeps,
+} from './decide';
 
 /** Kubernetes namespace names: RFC 1123 labels, so they are safe inside a visibility query string. */
 const namespaceFilterSchema = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a namespace name');
@@ -21,11 +28,16 @@ const listOptionsSchema = z.object({
 type ListOptions = z.infer<typeof listOptionsSchema>;
 
 /**
- * Visibility query for incidents. Values are checked against enums and the namespace name syntax
- * before they reach the query, so no quote can end a string early.
+ * Visibility query for incidents. A long incident continues as new several times, and only its latest run
+ * is listed. A run that closed its incident and then continued as new into the next one, because alerts
+ * arrived while it closed, is listed too, by its `closed` phase. Values are checked against enums and the namespace
+ * name syntax before they reach the query, so no quote can end a string early.
  */
 export function incidentListQuery(filters: Pick<ListOptions, 'phase' | 'severity' | 'namespace'>): string {
-  const clauses = [`WorkflowType = 'incidentWorkflow'`, `ExecutionStatus != 'ContinuedAsNew'`];
+  const clauses = [
+    `WorkflowType = 'incidentWorkflow'`,
+    `(ExecutionStatus != 'ContinuedAsNew' OR ${names.phase.name} = 'closed')`,
+  ];
   if (filters.phase) clauses.push(`${names.phase.name} = '${filters.phase}'`);
   if (filters.severity) clauses.push(`${names.severity.name} = '${filters.severity}'`);
   if (filters.namespace) clauses.push(`${names.namespace.name} = '${filters.namespace}'`);
@@ -110,6 +122,36 @@ function renderList(entries: IncidentListEntry[]): string {
     .join('\n');
 }
 
+function renderGate(gate: IncidentStatus['gates'][number]): string {
+  const result = gate.result
+    ? `${gate.result.status} ${gate.result.decider ? `by ${gate.result.decider} ` : ''}${gate.result.channel ? `via ${gate.result.channel} ` : ''}at ${gate.result.at}`
+    : '';
+  const approvals = gate.approvals.map((name, index) => `${name} via ${gate.approvalChannels[index] ?? '?'}`);
+  const open =
+    gate.state === 'open'
+      ? `until ${gate.deadlineAt ?? '?'}, approvals ${gate.approvals.length}/${gate.requiredApprovals}` +
+        `${approvals.length > 0 ? ` (${approvals.join(', ')})` : ''}${gate.askReason ? `, asks because ${gate.askReason}` : ''}`
+      : '';
+  return `  ${gate.gate}: ${gate.state} ${open}${result}`.trimEnd();
+}
+
+function renderStandDown(status: IncidentStatus): string[] {
+  const lines: string[] = [];
+  const standDown = status.standDown;
+  if (standDown) {
+    const lift = standDown.liftContainment ? 'lift containment' : 'keep containment';
+    lines.push(
+      `stood down by ${standDown.by} via ${standDown.channel} at ${standDown.at} (${lift}): ${standDown.reason}`,
+    );
+  }
+  if (status.liftRequest) {
+    const { approvals, requiredApprovals } = status.liftRequest;
+    lines.push(`request to lift containment: ${approvals.join(', ')} (${approvals.length}/${requiredApprovals})`);
+  }
+  for (const failed of status.failedSteps) lines.push(`containment step ${failed.step} failed: ${failed.error}`);
+  return lines;
+}
+
 /** Renders the result of the `status` query for a person. */
 export function renderStatus(status: IncidentStatus): string {
   const target = status.target
@@ -119,20 +161,13 @@ export function renderStatus(status: IncidentStatus): string {
     `${status.incidentId}: ${status.summary}`,
     `severity ${status.severity ?? '-'}, phase ${status.phase}, waiting gate ${status.waitingGate}${status.dryRun ? ', dry run' : ''}`,
     `playbook ${status.playbook ? `${status.playbook.name} v${status.playbook.version}` : '-'}, target ${target}`,
-    `alerts ${status.alertCount} (${status.redeliveries} redeliveries), rules ${status.rules.join(', ') || '-'}`,
+    `alerts ${status.alertCount} firing, ${status.resolvedCount} resolved (${status.redeliveries} redeliveries), rules ${status.rules.join(', ') || '-'}`,
     `opened ${status.openedAt}${status.closedAt ? `, closed ${status.closedAt}: ${status.outcome ?? ''}` : ''}`,
+    ...(status.previousRunId ? [`follows the closed run ${status.previousRunId}`] : []),
+    ...renderStandDown(status),
     'gates:',
-    ...status.gates.map((gate) => {
-      const result = gate.result
-        ? `${gate.result.status} ${gate.result.decider ? `by ${gate.result.decider} ` : ''}at ${gate.result.at}`
-        : '';
-      const open =
-        gate.state === 'open'
-          ? `until ${gate.deadlineAt ?? '?'}, approvals ${gate.approvals.length}/${gate.requiredApprovals}`
-          : '';
-      return `  ${gate.gate}: ${gate.state} ${open}${result}`.trimEnd();
-    }),
-    `timeline (last ${status.timeline.length} of ${status.timelineLength}):`,
+    ...status.gates.map(renderGate),
+    `timeline (last ${status.timeline.length} of ${status.timelineLength}, ${status.rejectedAttempts} rejected attempts):`,
     ...status.timeline.map((entry) => `  ${entry.at} ${entry.kind.padEnd(8)} ${entry.summary}`),
   ];
   return lines.join('\n');
@@ -160,27 +195,43 @@ async function show(deps: IncidentCommandDeps, id: string, json: boolean): Promi
   }
 }
 
+function standDownMessage(incidentId: string, result: StandDownResult): string {
+  if (result.status === 'pending') {
+    const count = `${result.approvals.length} of ${result.requiredApprovals}`;
+    return `lifting containment of ${incidentId} waits for a second, different approver (${count}: ${result.approvals.join(', ')})`;
+  }
+  const containment = result.liftContainment ? 'containment will be lifted' : 'containment stays in place';
+  return `stand-down of ${incidentId} accepted from ${result.by} via cli: ${containment}`;
+}
+
 async function standDown(
   deps: IncidentCommandDeps,
   id: string,
   options: { reason: string; liftContainment?: boolean },
 ): Promise<number> {
   const incidentId = incidentIdArgument(id);
-  const request = {
+  const parsed = standDownInputSchema.safeParse({
     reason: options.reason,
     liftContainment: options.liftContainment === true,
     by: operatorIdentity(deps.env),
-  };
-  try {
-    await withClient(deps, (client) => client.workflow.getHandle(incidentId).signal(standDownSignal, request));
-  } catch (error) {
-    if (!(error instanceof WorkflowNotFoundError)) throw error;
-    deps.err(`firebreak: incident ${incidentId} is not running: it does not exist or it is closed`);
+    channel: 'cli',
+  });
+  if (!parsed.success) {
+    deps.err(`firebreak: invalid stand-down: ${invalidInputMessage(parsed.error)}`);
     return 1;
   }
-  const containment = request.liftContainment ? 'containment will be lifted' : 'containment stays in place';
-  deps.out(`stand-down of ${incidentId} sent by ${request.by}: ${containment}`);
-  return 0;
+  try {
+    const result = await withClient(deps, (client) =>
+      client.workflow.getHandle(incidentId).executeUpdate(standDownUpdate, { args: [parsed.data] }),
+    );
+    deps.out(standDownMessage(incidentId, result));
+    return 0;
+  } catch (error) {
+    const reason = decisionFailure(error, incidentId);
+    if (reason === undefined) throw error;
+    deps.err(`firebreak: stand-down rejected: ${reason}`);
+    return 1;
+  }
 }
 
 /** Registers `firebreak incidents list|show|stand-down`; they set `process.exitCode`. */
@@ -216,10 +267,21 @@ export function registerIncidentCommands(
 
   incidents
     .command('stand-down')
-    .description('Stop the response; containment stays in place unless --lift-containment is given')
+    .description(
+      'Stop the response as an approver of a gate at the current severity; containment stays in place unless ' +
+        '--lift-containment is given',
+    )
     .argument('<incident>', 'incident id (incident-<fingerprint>) or fingerprint')
-    .addOption(new Option('--reason <text>', 'why; recorded on the incident timeline').makeOptionMandatory())
-    .option('--lift-containment', 'undo containment steps, last first')
+    .addOption(
+      new Option(
+        '--reason <text>',
+        `why, at most ${maxReasonLength} characters; recorded on the incident timeline`,
+      ).makeOptionMandatory(),
+    )
+    .option(
+      '--lift-containment',
+      'undo containment steps, last first; needs an approver of the restore gate, and two when it is two-person',
+    )
     .action(async (id: string, options: { reason: string; liftContainment?: boolean }) => {
       process.exitCode = await standDown(deps, id, options);
     });

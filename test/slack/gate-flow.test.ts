@@ -1,4 +1,4 @@
-import type { IncidentStatus } from '../../workflows/messages';
+import { standDownUpdate, type IncidentStatus } from '../../workflows/messages';
 import { approver, channelId, operator, secondApprover, startGateHarness, type GateHarness } from './gate-harness';
 import type { RecordedCall } from '../support/slack-stand-in';
 
@@ -84,9 +84,9 @@ test('rejected clicks get an ephemeral reason', async () => {
   expect(await ephemeralFor(approver, decidedMark)).toContain('gate isolate was already decided: approved');
   expect((await harness.status(incidentId)).gates).toEqual(decided.gates);
 
-  await harness.client.workflow
-    .getHandle(incidentId)
-    .signal('standDown', { reason: 'false positive', liftContainment: false, by: operator });
+  await harness.client.workflow.getHandle(incidentId).executeUpdate(standDownUpdate, {
+    args: [{ reason: 'false positive', liftContainment: false, by: operator, channel: 'cli' }],
+  });
   const closed = await harness.waitForStatus(incidentId, (s) => s.phase === 'closed');
   await harness.standIn.waitForCall('chat.update', (call) => call.args.ts === restoreMessage.response?.ts);
   const editsBefore = edits(restoreMessage).length;

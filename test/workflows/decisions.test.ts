@@ -1,12 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import type { DecideGateInput } from '../../domain/incident';
-import { decideGateUpdate, gateDecisionRejectedType, statusQuery } from '../../workflows/messages';
+import { createFirebreakWorker } from '../../workers/worker';
+import { alertsSignal, decideGateUpdate, gateDecisionRejectedType, statusQuery } from '../../workflows/messages';
+import { testEnv } from '../support/env';
 import { approvers, ask, batchOf, everySeverity, outsider, testAlert, testPlaybook } from './support/fixtures';
 import {
   gateOpen,
   startHarness,
   startIncident,
   waitForStatus,
+  workflowBundle,
   type Harness,
   type IncidentHandle,
 } from './support/harness';
@@ -193,5 +198,134 @@ test('gate that is not open rejects a decision', async () => {
   const reason = await rejectionOf(handle, { ...decision(first), gate: 'restore' });
 
   expect(reason).toContain('gate restore is not open; the open gate is isolate');
+  await handle.terminate('test finished');
+});
+
+test('two-person gate refuses two CLI approvals', async () => {
+  const gates = { isolate: everySeverity(ask('1h', 'reject', { twoPerson: true })), ...skipLaterGates };
+  const handle = await openIncident(gates);
+
+  await handle.executeUpdate(decideGateUpdate, { args: [{ ...decision(first), channel: 'cli' }] });
+  const bothCli = await rejectionOf(handle, { ...decision(second), channel: 'cli' });
+  const verified = await handle.executeUpdate(decideGateUpdate, { args: [{ ...decision(second), channel: 'slack' }] });
+  await handle.result();
+
+  expect(bothCli).toContain('both approvals may not come through the CLI');
+  expect(verified.status).toBe('approved');
+  const status = await handle.query(statusQuery);
+  const result = status.gates.find((gate) => gate.gate === 'isolate')?.result;
+  expect(result).toMatchObject({ status: 'approved', decider: second, channel: 'slack' });
+  expect(
+    status.timeline.some(
+      (entry) => entry.summary === `${first} chose approve on gate isolate via cli (waiting for a second approver)`,
+    ),
+  ).toBe(true);
+});
+
+test('severity rise drops approvals of people off the new list', async () => {
+  const p0 = ask('1h', 'reject', { approvers: ['U0P0LEAD1', 'U0P0LEAD2'], twoPerson: true });
+  const isolate = { P0: p0, P1: p0, P2: ask('1h', 'reject', { twoPerson: true }), P3: ask('1h', 'reject') };
+  const handle = await openIncident({ isolate, ...skipLaterGates });
+  await handle.executeUpdate(decideGateUpdate, { args: [decision(first)] });
+
+  await handle.signal(alertsSignal, batchOf([testAlert({ priority: 'Critical' })]));
+  const raised = await waitForStatus(handle, (status) => status.severity === 'P0');
+  const afterRise = await handle.executeUpdate(decideGateUpdate, { args: [decision('U0P0LEAD1')] });
+
+  expect(raised.gates.find((gate) => gate.gate === 'isolate')?.approvals).toEqual([]);
+  expect(afterRise.status).toBe('open');
+  expect(quarantinesOf(handle)).toBe(0);
+  expect(
+    raised.timeline.some(
+      (entry) =>
+        entry.summary === `gate isolate no longer counts the approval of ${first}: not on the P0 approver list`,
+    ),
+  ).toBe(true);
+  await handle.terminate('test finished');
+});
+
+test('triggerer past twenty users is still refused', async () => {
+  const gates = { isolate: everySeverity(ask('1h', 'reject', { forbidTriggerer: true })), ...skipLaterGates };
+  const users = Array.from({ length: 20 }, (_, index) => testAlert({ user: `svc-${index}` }));
+  const handle = await startIncident(harness, { playbook: testPlaybook({ gates }) }, batchOf(users));
+  await gateOpen(handle, 'isolate');
+  await handle.signal(alertsSignal, batchOf([testAlert({ user: third })]));
+  await waitForStatus(handle, (status) => status.alertCount === 21);
+
+  const reason = await rejectionOf(handle, decision(third));
+
+  expect(reason).toContain(`${third} triggered this incident and may not decide gate isolate`);
+  await handle.terminate('test finished');
+});
+
+test('forbidTriggerer refuses everyone once triggerers overflow', async () => {
+  const gates = { isolate: everySeverity(ask('1h', 'reject', { forbidTriggerer: true })), ...skipLaterGates };
+  const users = Array.from({ length: 6 }, (_, index) => testAlert({ user: `svc-${index}` }));
+  const limits = { maxTriggerUsers: 5 };
+  const handle = await startIncident(harness, { playbook: testPlaybook({ gates }), limits }, batchOf(users));
+  await gateOpen(handle, 'isolate');
+
+  const reason = await rejectionOf(handle, decision(first));
+
+  expect(reason).toContain('not every triggering user is known (more than 5 distinct users triggered alerts)');
+  expect(reason).toContain('so nobody may decide it');
+  await handle.terminate('test finished');
+});
+
+test('decision after the deadline is rejected while the worker was down', async () => {
+  const { address, namespace } = testEnv().temporal;
+  const taskQueue = `deadline-${randomUUID()}`;
+  const startWorker = async () => {
+    const connection = await NativeConnection.connect({ address });
+    const bundle = await workflowBundle();
+    const worker = await createFirebreakWorker({
+      connection,
+      namespace,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: recording.activities,
+    });
+    const running = worker.run();
+    return async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    };
+  };
+  let stopWorker = await startWorker();
+  const gates = { isolate: everySeverity(ask('3s', 'reject')), ...skipLaterGates };
+  const handle = await startIncident(
+    { ...harness, taskQueue },
+    { playbook: testPlaybook({ gates }) },
+    batchOf([testAlert()]),
+  );
+  const open = await gateOpen(handle, 'isolate');
+  await stopWorker();
+  const deadlineAt = open.gates.find((gate) => gate.gate === 'isolate')?.deadlineAt ?? '';
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(deadlineAt) - Date.now()) + 3000));
+
+  const late = rejectionOf(handle, decision(first));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  stopWorker = await startWorker();
+  const reason = await late;
+  await handle.result();
+  const status = await handle.query(statusQuery);
+  await stopWorker();
+
+  expect(reason).toContain(
+    `the deadline of gate isolate passed at ${deadlineAt}, so the playbook default (reject) applies`,
+  );
+  expect(status.gates.find((gate) => gate.gate === 'isolate')?.result?.status).toBe('timed_out');
+  expect(quarantinesOf(handle)).toBe(0);
+});
+
+test('validator rejects an over-long reason and a control character in the decider', async () => {
+  const handle = await openIncident();
+
+  const longReason = await rejectionOf(handle, { ...decision(first), reason: 'r'.repeat(2001) });
+  const controlDecider = await rejectionOf(handle, decision(`${first}\n`));
+
+  expect(longReason).toContain('invalid gate decision: reason: must be at most 2000 characters');
+  expect(controlDecider).toContain('invalid gate decision: decider: must be printable text');
   await handle.terminate('test finished');
 });

@@ -1,8 +1,9 @@
+import type { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { GateName } from '../../domain/incident';
-import { decideGateUpdate } from '../../workflows/messages';
+import { alertsSignal, decideGateUpdate, statusQuery } from '../../workflows/messages';
 import { approvers, ask, batchOf, everySeverity, testAlert, testPlaybook, trustedDigest } from './support/fixtures';
 import { gateOpen, startHarness, startIncident, type Harness, type IncidentHandle } from './support/harness';
-import { recordingActivities } from './support/recording-activities';
+import { recordedTarget, recordingActivities } from './support/recording-activities';
 
 let harness: Harness;
 let recording: ReturnType<typeof recordingActivities>;
@@ -129,4 +130,92 @@ test('isolate timing out with reject closes without containment', async () => {
 
   expect(result.outcome).toBe('closed without containment');
   expect(callsFor(handle, 'quarantinePod')).toHaveLength(0);
+});
+
+test('containment steps carry the resolved pod uid', async () => {
+  const gates = {
+    isolate: everySeverity({ mode: 'auto' as const }),
+    escalate: everySeverity({ mode: 'skip' as const }),
+    restore: everySeverity({ mode: 'skip' as const }),
+  };
+  const containment = [
+    { action: 'quarantine' as const },
+    { action: 'detach' as const },
+    { action: 'delete-pod' as const },
+  ];
+  const handle = await startIncident(
+    harness,
+    { playbook: testPlaybook({ gates, containment }) },
+    batchOf([testAlert()]),
+  );
+
+  await handle.result();
+
+  expect(callsFor(handle, 'quarantinePod')[0]?.input['podUid']).toBe(recordedTarget.uid);
+  expect(callsFor(handle, 'detachPod')[0]?.input['podUid']).toBe(recordedTarget.uid);
+  expect(callsFor(handle, 'deletePod')[0]?.input['uid']).toBe(recordedTarget.uid);
+});
+
+test('severity rise into a skip policy closes the gate as skipped', async () => {
+  const skip = { mode: 'skip' as const };
+  const gates = {
+    isolate: { P0: skip, P1: skip, P2: ask('1h', 'reject'), P3: ask('1h', 'reject') },
+    escalate: everySeverity(skip),
+    restore: everySeverity(skip),
+  };
+  const handle = await startIncident(harness, { playbook: testPlaybook({ gates }) }, batchOf([testAlert()]));
+  await gateOpen(handle, 'isolate');
+
+  await handle.signal(alertsSignal, batchOf([testAlert({ priority: 'Critical' })]));
+  const result = await handle.result();
+
+  const status = await handle.query(statusQuery);
+  const isolate = status.gates.find((gate) => gate.gate === 'isolate')?.result;
+  expect(isolate?.status).toBe('skipped');
+  expect(isolate?.reason).toBe(
+    'severity rose from P2 to P0, where the playbook skips gate isolate, so it does not act',
+  );
+  expect(result.outcome).toBe('closed without containment');
+  expect(callsFor(handle, 'quarantinePod')).toHaveLength(0);
+});
+
+test('restore rolls out the image digest that the approver named', async () => {
+  const base = testPlaybook();
+  const playbook = { ...base, restore: { ...base.restore, trustedDigestSource: 'person' as const, trustedImages: {} } };
+  const digest = `registry.example/shop/checkout@sha256:${'d'.repeat(64)}`;
+  const handle = await startIncident(harness, { playbook }, batchOf([testAlert()]));
+  await decide(handle, 'isolate', 'approve');
+  await decide(handle, 'escalate', 'reject');
+  await gateOpen(handle, 'restore');
+
+  await handle.executeUpdate(decideGateUpdate, {
+    args: [{ gate: 'restore', decision: 'approve', decider: first, channel: 'slack', imageDigest: digest }],
+  });
+  const result = await handle.result();
+
+  expect(result.outcome).toBe('restored');
+  expect(callsFor(handle, 'restoreWorkload').map((call) => call.input['imageDigest'])).toEqual([digest]);
+  const status = await handle.query(statusQuery);
+  expect(
+    status.timeline.some((entry) => entry.summary === `Deployment/checkout container app rolled out on ${digest}`),
+  ).toBe(true);
+});
+
+test('image digest is rejected when the playbook lists its own', async () => {
+  const handle = await startIncident(harness, { playbook: testPlaybook() }, batchOf([testAlert()]));
+  await decide(handle, 'isolate', 'approve');
+  await decide(handle, 'escalate', 'reject');
+  await gateOpen(handle, 'restore');
+
+  const imageDigest = `registry.example/shop/checkout@sha256:${'e'.repeat(64)}`;
+  const error = await handle
+    .executeUpdate(decideGateUpdate, {
+      args: [{ gate: 'restore', decision: 'approve', decider: first, channel: 'slack', imageDigest }],
+    })
+    .catch((failure: unknown) => failure);
+
+  expect((error as WorkflowUpdateFailedError).cause?.message).toBe(
+    'this playbook lists its trusted image digests itself, so a decision may not name one; leave out the image digest',
+  );
+  await handle.terminate('test finished');
 });

@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { IncidentRecord } from '../../domain/response';
-import { alertsSignal, decideGateUpdate, standDownSignal, statusQuery } from '../../workflows/messages';
+import { alertsSignal, decideGateUpdate, standDownUpdate, statusQuery } from '../../workflows/messages';
 import { approvers, ask, batchOf, everySeverity, testAlert, testPlaybook } from './support/fixtures';
 import {
   gateOpen,
@@ -92,16 +92,22 @@ test('stand-down leaves containment in place', async () => {
   );
   await gateOpen(handle, 'escalate');
 
-  await handle.signal(standDownSignal, { reason: 'false positive: load test', liftContainment: false, by: 'alice' });
+  const accepted = await handle.executeUpdate(standDownUpdate, {
+    args: [{ reason: 'false positive: load test', liftContainment: false, by: 'alice', channel: 'cli' }],
+  });
   const result = await handle.result();
 
+  expect(accepted.status).toBe('accepted');
   expect(result.outcome).toBe('stood down by alice, containment left in place');
   expect(callsFor(handle, 'quarantinePod')).toHaveLength(1);
   expect(callsFor(handle, 'releasePodQuarantine')).toHaveLength(0);
   const status = await handle.query(statusQuery);
   expect(
-    status.timeline.some((entry) => entry.summary === 'stand-down requested by alice: false positive: load test'),
+    status.timeline.some(
+      (entry) => entry.summary === 'stand-down requested by alice via cli: false positive: load test',
+    ),
   ).toBe(true);
+  expect(status.standDown).toMatchObject({ by: 'alice', channel: 'cli', liftContainment: false });
   expect(status.gates.find((gate) => gate.gate === 'escalate')?.result?.status).toBe('skipped');
 });
 
@@ -113,7 +119,9 @@ test('stand-down with lift undoes containment', async () => {
   );
   await gateOpen(handle, 'escalate');
 
-  await handle.signal(standDownSignal, { reason: 'contained by hand', liftContainment: true, by: 'alice' });
+  await handle.executeUpdate(standDownUpdate, {
+    args: [{ reason: 'contained by hand', liftContainment: true, by: 'alice', channel: 'cli' }],
+  });
   const result = await handle.result();
 
   expect(result.outcome).toBe('stood down by alice, containment lifted');
@@ -254,7 +262,9 @@ test('alert during heightened watch pages responders', async () => {
   expect(pages).toEqual([`${handle.workflowId}-watch`]);
   const status = await handle.query(statusQuery);
   expect(
-    status.timeline.some((entry) => entry.summary === '1 alerts arrived during the heightened watch after restore'),
+    status.timeline.some(
+      (entry) => entry.summary === '1 firing alerts arrived during the heightened watch after restore',
+    ),
   ).toBe(true);
   const report = callsFor(handle, 'writeIncidentReport')[0]?.input['record'] as IncidentRecord | undefined;
   expect(report?.timeline[0]?.summary).toBe('follows the closed incident run run-0001 of the same fingerprint');

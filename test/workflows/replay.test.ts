@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { alertsSignal, decideGateUpdate, standDownSignal } from '../../workflows/messages';
-import { approvers, ask, batchOf, everySeverity, testAlert, testPlaybook } from './support/fixtures';
+import { incidentWorkflowId } from '../../domain/incident';
+import { alertsSignal, decideGateUpdate, standDownUpdate } from '../../workflows/messages';
+import { approvers, ask, batchOf, everySeverity, newFingerprint, testAlert, testPlaybook } from './support/fixtures';
 import {
   gateOpen,
   startHarness,
@@ -25,9 +26,16 @@ const historiesDir = join(__dirname, 'histories');
 const [first] = approvers as [string];
 
 let harness: Harness;
+/** Incidents whose quarantine fails, and incidents whose target cannot be resolved. */
+const failingQuarantine = new Set<string>();
+const unresolvedTargets = new Set<string>();
 
 beforeAll(async () => {
-  harness = await startHarness(recordingActivities().activities);
+  const recording = recordingActivities({
+    failWhen: (call) => call.activity === 'quarantinePod' && failingQuarantine.has(String(call.input['incidentId'])),
+    unresolvedWhen: (incidentId) => unresolvedTargets.has(incidentId),
+  });
+  harness = await startHarness(recording.activities);
 });
 
 afterAll(async () => {
@@ -93,12 +101,61 @@ const scenarios: Record<string, () => Promise<{ handle: IncidentHandle; runIds: 
     await handle.result();
     return { handle, runIds: [] };
   },
-  'severity-raised-then-stood-down': async () => {
+  'severity-raised-then-stood-down-with-lift': async () => {
     const handle = await startIncident(harness, { playbook: testPlaybook() }, batchOf([testAlert()]));
     await gateOpen(handle, 'isolate');
     await handle.signal(alertsSignal, batchOf([testAlert({ priority: 'Critical' })]));
-    await decide(handle, 'isolate', 'reject').catch(() => undefined);
-    await handle.signal(standDownSignal, { reason: 'replay', liftContainment: true, by: first });
+    await decide(handle, 'isolate', 'approve');
+    await gateOpen(handle, 'escalate');
+    await handle.executeUpdate(standDownUpdate, {
+      args: [{ reason: 'replay', liftContainment: true, by: first, channel: 'cli' }],
+    });
+    await handle.result();
+    return { handle, runIds: [] };
+  },
+  'containment-failed': async () => {
+    const fingerprint = newFingerprint();
+    failingQuarantine.add(incidentWorkflowId(fingerprint));
+    const gates = {
+      isolate: everySeverity({ mode: 'auto' as const }),
+      escalate: everySeverity({ mode: 'skip' as const }),
+      restore: everySeverity(ask('1h', 'reject')),
+    };
+    const playbook = testPlaybook({ gates });
+    const handle = await startIncident(harness, { playbook, fingerprint }, batchOf([testAlert()]));
+    await decide(handle, 'isolate', 'reject');
+    await decide(handle, 'restore', 'reject');
+    await handle.result();
+    return { handle, runIds: [] };
+  },
+  'unresolved-target-forced-ask': async () => {
+    const fingerprint = newFingerprint();
+    unresolvedTargets.add(incidentWorkflowId(fingerprint));
+    const auto = { mode: 'auto' as const };
+    const gates = {
+      isolate: { P0: auto, P1: auto, P2: auto, P3: ask('1h', 'approve') },
+      escalate: everySeverity({ mode: 'skip' as const }),
+      restore: everySeverity({ mode: 'skip' as const }),
+    };
+    const handle = await startIncident(
+      harness,
+      { playbook: testPlaybook({ gates }), fingerprint },
+      batchOf([testAlert()]),
+    );
+    await decide(handle, 'isolate', 'approve');
+    await handle.result();
+    return { handle, runIds: [] };
+  },
+  'severity-skip': async () => {
+    const skip = { mode: 'skip' as const };
+    const gates = {
+      isolate: { P0: skip, P1: skip, P2: ask('1h', 'reject'), P3: ask('1h', 'reject') },
+      escalate: everySeverity(skip),
+      restore: everySeverity(skip),
+    };
+    const handle = await startIncident(harness, { playbook: testPlaybook({ gates }) }, batchOf([testAlert()]));
+    await gateOpen(handle, 'isolate');
+    await handle.signal(alertsSignal, batchOf([testAlert({ priority: 'Critical' })]));
     await handle.result();
     return { handle, runIds: [] };
   },
@@ -127,7 +184,7 @@ test('recorded histories replay without nondeterminism', async () => {
 
   const failures = await replay(histories);
 
-  expect(files.length).toBeGreaterThanOrEqual(4);
+  expect(files.length).toBeGreaterThanOrEqual(8);
   expect(failures).toEqual([]);
 });
 
@@ -149,6 +206,6 @@ test('fresh histories of every scenario replay', async () => {
   }
   const failures = await replay(histories);
 
-  expect(histories).toHaveLength(5);
+  expect(histories).toHaveLength(8);
   expect(failures).toEqual([]);
 });

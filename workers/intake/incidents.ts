@@ -3,7 +3,7 @@ import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/
 import type { Alert, AlertSummary } from '../../domain/alert';
 import { ownerWorkloadOf } from '../../domain/fingerprint';
 import { incidentWorkflowId, type AlertBatch } from '../../domain/incident';
-import { cutSearchAttributeValue } from './search-attribute-values';
+import { cutSearchAttributeValue } from '../../domain/search-attributes';
 
 /** Workflow type and signal of the incident workflow, started by name so the intake never loads workflow code. */
 export const incidentWorkflowType = 'incidentWorkflow';

@@ -13,6 +13,7 @@ import {
   testPlaybook,
 } from '../../workflows/support/fixtures';
 import { gateOpen, startHarness, startIncident, waitForStatus, type Harness } from '../../workflows/support/harness';
+import { statusQuery } from '../../../workflows/messages';
 import { recordingActivities } from '../../workflows/support/recording-activities';
 
 let harness: Harness;
@@ -67,7 +68,7 @@ const gates = {
 
 test('incidentListQuery combines the filters', () => {
   expect(incidentListQuery({ phase: 'isolate', severity: 'P1', namespace: 'shop-prod' })).toBe(
-    "WorkflowType = 'incidentWorkflow' AND ExecutionStatus != 'ContinuedAsNew' AND FirebreakPhase = 'isolate' AND FirebreakSeverity = 'P1' AND FirebreakNamespace = 'shop-prod'",
+    "WorkflowType = 'incidentWorkflow' AND (ExecutionStatus != 'ContinuedAsNew' OR FirebreakPhase = 'closed') AND FirebreakPhase = 'isolate' AND FirebreakSeverity = 'P1' AND FirebreakNamespace = 'shop-prod'",
   );
 });
 
@@ -127,7 +128,7 @@ test('decide approves through the Update as the operator', async () => {
   const result = await handle.result();
 
   expect(code).toBe(0);
-  expect(stdout.join('\n')).toContain(`gate isolate of ${handle.workflowId}: approved by ${approvers[0]}`);
+  expect(stdout.join('\n')).toContain(`gate isolate of ${handle.workflowId}: approved by ${approvers[0]} via cli`);
   expect(result.outcome).toBe('containment kept in place (restore gate skipped)');
   const status = await waitForStatus(handle, () => true);
   const decision = status.timeline.find((entry) => entry.kind === 'decision' && entry.summary.includes('via cli'));
@@ -171,7 +172,9 @@ test('stand-down keeps containment unless lifted', async () => {
   const result = await handle.result();
 
   expect(code).toBe(0);
-  expect(stdout.join('\n')).toContain('containment stays in place');
+  expect(stdout.join('\n')).toBe(
+    `stand-down of ${handle.workflowId} accepted from ${approvers[0]} via cli: containment stays in place`,
+  );
   expect(result.outcome).toBe(`stood down by ${approvers[0]}, containment left in place`);
   const released = recording
     .callsOf('releasePodQuarantine')
@@ -192,4 +195,100 @@ test('decide on a closed incident exits 1 with the reason', async () => {
   expect(stderr.join('\n')).toMatch(
     /^firebreak: decision rejected: incident incident-[0-9a-f]+ is (closed|not running)/,
   );
+});
+
+test('stand-down by a non-approver exits 1 with the reason', async () => {
+  const handle = await startIncident(harness, { playbook: testPlaybook({ gates }) }, batchOf([testAlert()]));
+  await gateOpen(handle, 'isolate');
+
+  const code = await run(
+    ['incidents', 'stand-down', handle.workflowId, '--reason', 'mine', '--lift-containment'],
+    outsider,
+  );
+
+  expect(code).toBe(1);
+  expect(stderr.join('\n')).toBe(
+    'firebreak: stand-down rejected: lifting containment (the restore gate at P2) has no approvers in the playbook, so nobody may decide it',
+  );
+  expect((await handle.query(statusQuery)).standDown).toBeUndefined();
+  await handle.terminate('test finished');
+});
+
+test('decide rejects an empty reason before sending', async () => {
+  const code = await run(['decide', 'incident-0000000000000bad', 'isolate', 'approve', '--reason', '']);
+
+  expect(code).toBe(1);
+  expect(stderr.join('\n')).toBe('firebreak: invalid decision: --reason must not be empty or blank');
+});
+
+test('decide prints a plain message for an over-long reason', async () => {
+  const code = await run(['decide', 'incident-0000000000000bad', 'isolate', 'approve', '--reason', 'r'.repeat(2001)]);
+
+  expect(code).toBe(1);
+  expect(stderr.join('\n')).toBe('firebreak: invalid decision: --reason must be at most 2000 characters');
+});
+
+test('stand-down rejects a blank reason before sending', async () => {
+  const code = await run(['incidents', 'stand-down', 'incident-0000000000000bad', '--reason', '   ']);
+
+  expect(code).toBe(1);
+  expect(stderr.join('\n')).toBe('firebreak: invalid stand-down: --reason must not be empty or blank');
+});
+
+test('decide sends the image digest of a restore approval', async () => {
+  const base = testPlaybook({
+    gates: { ...gates, isolate: everySeverity({ mode: 'auto' }), restore: everySeverity(ask('1h', 'reject')) },
+  });
+  const playbook = { ...base, restore: { ...base.restore, trustedDigestSource: 'person' as const, trustedImages: {} } };
+  const handle = await startIncident(harness, { playbook }, batchOf([testAlert()]));
+  await gateOpen(handle, 'restore');
+  const digest = `registry.example/shop/checkout@sha256:${'f'.repeat(64)}`;
+
+  const code = await run([
+    'decide',
+    handle.workflowId,
+    'restore',
+    'approve',
+    '--reason',
+    'clean image',
+    '--image-digest',
+    digest,
+  ]);
+  await handle.result();
+
+  expect(code).toBe(0);
+  const rollouts = recording
+    .callsOf('restoreWorkload')
+    .filter((call) => call.input['incidentId'] === handle.workflowId);
+  expect(rollouts.map((call) => call.input['imageDigest'])).toEqual([digest]);
+});
+
+test('decide rejects a malformed image digest before sending', async () => {
+  const code = await run([
+    'decide',
+    'incident-0000000000000bad',
+    'restore',
+    'approve',
+    '--reason',
+    'x',
+    '--image-digest',
+    'checkout:latest',
+  ]);
+
+  expect(code).toBe(1);
+  expect(stderr.join('\n')).toBe(
+    'firebreak: invalid decision: --image-digest must be repository@sha256: followed by 64 lowercase hex digits',
+  );
+});
+
+test('incidents show prints the channel of a decision', async () => {
+  const handle = await startIncident(harness, { playbook: testPlaybook({ gates }) }, batchOf([testAlert()]));
+  await gateOpen(handle, 'isolate');
+  await run(['decide', handle.workflowId, 'isolate', 'reject', '--reason', 'benign']);
+  await handle.result();
+  stdout = [];
+
+  await run(['incidents', 'show', handle.workflowId]);
+
+  expect(stdout.join('\n')).toMatch(new RegExp(`isolate: closed rejected by ${approvers[0]} via cli at `));
 });

@@ -50,7 +50,7 @@ export function testPlaybook(overrides: Partial<PlaybookInput> = {}, deadline = 
     },
     restore: {
       quietPeriod: '1s',
-      watchPeriod: '0s',
+      watchPeriod: '1ms',
       trustedDigestSource: 'playbook',
       trustedImages: { 'registry.example/shop/checkout': trustedDigest },
     },
@@ -67,17 +67,21 @@ export interface AlertOptions {
   pod?: string;
   user?: string;
   id?: string;
+  source?: Alert['source'];
+  output?: string;
+  rawEvent?: string;
 }
 
 export function testAlert(options: AlertOptions = {}): Alert {
   return alertSchema.parse({
     id: options.id ?? randomUUID(),
-    source: 'falco',
+    source: options.source ?? 'falco',
     rule: options.rule ?? 'Terminal shell in container',
     priority: options.priority ?? 'Notice',
     eventTime: new Date().toISOString(),
     status: options.status ?? 'firing',
-    output: 'A shell was spawned in a container with an attached terminal',
+    output: options.output ?? 'A shell was spawned in a container with an attached terminal',
+    rawEvent: options.rawEvent,
     tags: ['container', 'mitre_execution', 'shell', 'T1059'],
     mitre: { techniques: ['T1059'], tactics: ['execution'] },
     target: {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createFirebreakWorker } from '../../../workers/worker';
+import { alertSummarySchema } from '../../../domain/alert';
 import { incidentWorkflowId, type AlertBatch } from '../../../domain/incident';
 import type { FirebreakActivities, IncidentWorkflowInput } from '../../../domain/response';
 import type { incidentWorkflow } from '../../../workflows';
@@ -50,17 +51,22 @@ export async function startHarness(activities: FirebreakActivities | object): Pr
 
 export type IncidentHandle = WorkflowHandle<typeof incidentWorkflow>;
 
-/** Starts an incident the way the intake does: `signalWithStart` with the first batch of alerts. */
+/**
+ * Starts an incident the way the intake does: `signalWithStart` with the key fields of the first alert in
+ * the start arguments and the first batch of alerts in the signal.
+ */
 export async function startIncident(
   harness: Harness,
   input: Partial<IncidentWorkflowInput>,
   batch: AlertBatch,
 ): Promise<IncidentHandle> {
   const fingerprint = input.fingerprint ?? newFingerprint();
+  const first = batch.alerts[0];
+  const firstAlert = first === undefined ? {} : { firstAlert: alertSummarySchema.parse(first) };
   return harness.client.workflow.signalWithStart<typeof incidentWorkflow, [AlertBatch]>('incidentWorkflow', {
     workflowId: incidentWorkflowId(fingerprint),
     taskQueue: harness.taskQueue,
-    args: [{ ...input, fingerprint }],
+    args: [{ ...firstAlert, ...input, fingerprint }],
     signal: alertsSignal,
     signalArgs: [batch],
   });

@@ -18,6 +18,10 @@ export interface RecordingOptions {
   target?: 'resolved' | 'unresolved';
   /** Activities that fail with a non-retryable error. */
   failing?: string[];
+  /** Fails a call with a non-retryable `KubernetesForbidden` when this returns true. */
+  failWhen?: (call: RecordedCall) => boolean;
+  /** Makes resolveTarget report an unresolvable target for the incidents it returns true for. */
+  unresolvedWhen?: (incidentId: string) => boolean;
   /** Milliseconds that an activity takes before it returns. */
   delaysMs?: Record<string, number>;
 }
@@ -41,10 +45,11 @@ export function recordingActivities(options: RecordingOptions = {}) {
   const recorded = <T>(activity: string, result: (input: Record<string, unknown>) => T) => {
     return async (input: unknown): Promise<T> => {
       const fields = typeof input === 'object' && input !== null ? { ...input } : { value: input };
-      calls.push({ activity, input: fields });
+      const call = { activity, input: fields };
+      calls.push(call);
       const delayMs = options.delaysMs?.[activity];
       if (delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      if (failing.has(activity)) {
+      if (failing.has(activity) || options.failWhen?.(call) === true) {
         throw ApplicationFailure.create({
           message: `${activity} failed in the test`,
           type: 'KubernetesForbidden',
@@ -60,7 +65,8 @@ export function recordingActivities(options: RecordingOptions = {}) {
     resolveTarget: recorded('resolveTarget', (input) => {
       const namespace = typeof input['namespace'] === 'string' ? input['namespace'] : recordedTarget.namespace;
       const pod = typeof input['pod'] === 'string' ? input['pod'] : recordedTarget.pod;
-      return options.target === 'unresolved'
+      const unresolved = options.target === 'unresolved' || options.unresolvedWhen?.(String(input['incidentId']));
+      return unresolved
         ? { status: 'unresolved' as const, reason: `pod ${pod} not found in namespace ${namespace}` }
         : { status: 'resolved' as const, target: { ...recordedTarget, namespace, pod } };
     }),
