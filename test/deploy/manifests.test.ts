@@ -121,6 +121,8 @@ async function ensureNamespace(api: KubernetesObjectApi, core: CoreV1Api, object
   }
   const existing = await core.readNamespace({ name: namespace });
   if (existing.status?.phase !== 'Terminating') {
+    // Another test file of this run made the namespace without the manifest's labels; apply them.
+    await api.patch(object, undefined, undefined, 'firebreak-manifest-test', true, PatchStrategy.ServerSideApply);
     return false;
   }
   await waitForNamespaceGone(core, 60_000);
@@ -214,6 +216,7 @@ const containerSchema = z.looseObject({
   args: z.array(z.string()).optional(),
   env: z.array(envVarSchema).default([]),
   resources: z.looseObject({ requests: quantitiesSchema.optional(), limits: quantitiesSchema.optional() }).optional(),
+  ports: z.array(z.looseObject({ name: z.string().optional(), containerPort: z.number().int() })).default([]),
   livenessProbe: probeSchema.optional(),
   readinessProbe: probeSchema.optional(),
   volumeMounts: z.array(z.looseObject({ name: z.string(), mountPath: z.string() })).default([]),
@@ -249,6 +252,36 @@ const deploymentSchema = z.looseObject({
     }),
   }),
 });
+
+const networkPolicySchema = z.looseObject({
+  spec: z.looseObject({
+    podSelector: z.looseObject({ matchLabels: z.record(z.string(), z.string()).default({}) }),
+    ingress: z
+      .array(
+        z.looseObject({
+          from: z.array(z.unknown()).optional(),
+          ports: z.array(z.looseObject({ port: z.union([z.number(), z.string()]) })).optional(),
+        }),
+      )
+      .default([]),
+  }),
+});
+type NetworkPolicySpec = z.infer<typeof networkPolicySchema>;
+
+/**
+ * The `from` lists of the ingress rules that open `port` on pods of a Firebreak component. A rule without
+ * `from` admits any source and shows as `undefined`. A rule without `ports` opens every port.
+ */
+function sourcesOfPort(policies: NetworkPolicySpec[], component: string, port: number): unknown[] {
+  return policies
+    .filter((policy) => {
+      const labels = policy.spec.podSelector.matchLabels;
+      return labels['app.kubernetes.io/component'] === undefined || labels['app.kubernetes.io/component'] === component;
+    })
+    .flatMap((policy) => policy.spec.ingress)
+    .filter((rule) => rule.ports === undefined || rule.ports.some((candidate) => candidate.port === port))
+    .map((rule) => rule.from);
+}
 
 const deployments = manifests
   .filter(({ object }) => object.kind === 'Deployment')
@@ -363,6 +396,37 @@ describe('Firebreak pod specs', () => {
     const container = intake?.deployment.spec.template.spec.containers[0];
     expect(container?.livenessProbe?.httpGet?.path).toBe('/healthz');
     expect(container?.readinessProbe?.httpGet?.path).toBe('/readyz');
+  });
+
+  it.each(['firebreak-worker', 'firebreak-slack'])('%s probes /healthz and /readyz on its health port', (name) => {
+    const found = deployments.find(({ deployment }) => deployment.metadata.name === name);
+    const container = found?.deployment.spec.template.spec.containers[0];
+    expect(container?.livenessProbe?.httpGet).toEqual(expect.objectContaining({ path: '/healthz', port: 'health' }));
+    expect(container?.readinessProbe?.httpGet).toEqual(expect.objectContaining({ path: '/readyz', port: 'health' }));
+    expect(container?.ports.map((port) => port.name)).toContain('health');
+  });
+
+  it('health and metrics ports admit only the namespaces of the intake port', () => {
+    const policies = manifests
+      .filter(({ object }) => object.kind === 'NetworkPolicy')
+      .map(({ object }) => networkPolicySchema.parse(object));
+    const intakeSources = sourcesOfPort(policies, 'intake', 8787);
+    expect(intakeSources).toEqual([[{ namespaceSelector: { matchLabels: { 'firebreak.dev/alert-sender': 'true' } } }]]);
+    const metricsPorts = [
+      ['worker', 'health'],
+      ['worker', 'sdk-metrics'],
+      ['slack', 'health'],
+    ] as const;
+    for (const [component, portName] of metricsPorts) {
+      const found = deployments.find(({ deployment }) => deployment.metadata.name === `firebreak-${component}`);
+      const ports = found?.deployment.spec.template.spec.containers[0]?.ports ?? [];
+      const port = ports.find((candidate) => candidate.name === portName)?.containerPort ?? -1;
+      expect({ component, portName, sources: sourcesOfPort(policies, component, port) }).toEqual({
+        component,
+        portName,
+        sources: intakeSources,
+      });
+    }
   });
 
   it('only the worker mounts a ServiceAccount token', () => {
