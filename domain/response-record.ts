@@ -105,6 +105,34 @@ export const severityChangeSchema = z.object({
   reason: z.string(),
 });
 
+/**
+ * What the workflow keeps about the incident's evidence: small references, and the custody chain head that
+ * anchors the store's manifest outside the store.
+ */
+export const evidenceRecordSchema = z.object({
+  manifestPath: z.string(),
+  artefacts: z.array(
+    z.object({
+      name: z.string(),
+      sha256: z.string(),
+      bytes: z.number(),
+      incomplete: z.boolean().optional(),
+      truncated: z.boolean().optional(),
+      unsupported: z.boolean().optional(),
+    }),
+  ),
+  /** Artefacts left out of `artefacts` to keep the record bounded; the custody manifest lists them all. */
+  omittedArtefacts: z.number().int().nonnegative().optional(),
+  /** `entrySha256` of the last custody entry that the collections reported, the longest chain seen. */
+  custodyHeadSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  /** Entries in the custody chain when `custodyHeadSha256` was its last one. */
+  custodyEntryCount: z.number().int().positive().optional(),
+});
+export type EvidenceRecord = z.infer<typeof evidenceRecordSchema>;
+
 /** Everything the incident report is built from. */
 export const incidentRecordSchema = z.object({
   incidentId: z.string(),
@@ -131,14 +159,7 @@ export const incidentRecordSchema = z.object({
   timelineDropped: z.number().int().nonnegative(),
   gates: z.array(gateResultSchema),
   containment: z.array(containmentRecordSchema),
-  evidence: z
-    .object({
-      manifestPath: z.string(),
-      artefacts: z.array(
-        z.object({ name: z.string(), sha256: z.string(), bytes: z.number(), incomplete: z.boolean().optional() }),
-      ),
-    })
-    .optional(),
+  evidence: evidenceRecordSchema.optional(),
   /** Firing alerts; resolved alerts are counted in `resolvedCount`. */
   alertCount: z.number().int().nonnegative(),
   redeliveries: z.number().int().nonnegative(),

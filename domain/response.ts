@@ -141,10 +141,19 @@ export interface EvidenceArtefactRef {
   sha256: string;
   bytes: number;
   incomplete?: boolean;
+  truncated?: boolean;
+  /** True when the cluster does not offer this kind of evidence. */
+  unsupported?: boolean;
 }
 export interface CollectEvidenceResult {
   manifestPath: string;
   artefacts: EvidenceArtefactRef[];
+  /** `entrySha256` of the last custody entry after the call; absent when the chain is empty. */
+  custodyHeadSha256?: string;
+  /** Entries in the incident's custody chain after the call. */
+  custodyEntryCount?: number;
+  /** Artefacts left out of `artefacts` to keep the result small; the custody manifest lists them all. */
+  omittedArtefacts?: number;
 }
 
 /** Evidence activities, implemented in `activities/evidence/`. */

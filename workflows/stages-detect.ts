@@ -6,7 +6,7 @@ import type { CollectorKind, EvidenceLimits, SelectPlaybookResult, TargetRef } f
 import { parseDurationMs } from '../domain/duration';
 import type { Playbook } from '../domain/playbook';
 import { escalateSeverity } from './alerts';
-import { flushAlertBodies } from './alert-bodies';
+import { flushAlertBodies, keepEvidence } from './alert-bodies';
 import { escalation, evidence, kubernetes, playbooks } from './activities';
 import { createClocks, watchClocks } from './clocks';
 import { runContainment } from './containment';
@@ -163,12 +163,12 @@ async function collectFromCluster(state: IncidentState, target: TargetRef, playb
     keepSecretsInRaw: playbook.evidenceOptions.keepSecrets,
   };
   const result = await evidence.collectEvidence(input);
-  state.evidence = {
-    manifestPath: result.manifestPath,
-    artefacts: [...(state.evidence?.artefacts ?? []), ...result.artefacts],
-  };
+  const kept = keepEvidence(state, result);
   record(state, 'step', `evidence collected: ${result.artefacts.length} artefacts`, {
     manifestPath: result.manifestPath,
+    ...(kept.custodyHeadSha256 === undefined
+      ? {}
+      : { custodyHeadSha256: kept.custodyHeadSha256, custodyEntryCount: kept.custodyEntryCount }),
   });
 }
 

@@ -64,16 +64,39 @@ export interface AnchorProblem {
 }
 
 /**
- * Compares the chain with a recorded anchor. With an entry count, the chain must have exactly that many
- * entries and the last one must carry the recorded hash. Without one, only the last entry's hash is compared.
+ * Compares the chain with a recorded anchor and names what changed. With an entry count, the entry at that
+ * position must carry the recorded hash and no entry may follow it: fewer entries means the chain was cut
+ * back, another hash that it was rewritten, more entries that some were added after the head was recorded.
+ * Without a count, the recorded hash must be the last entry's.
  */
 export function checkAnchor(lines: ManifestLine[], anchor: ChainAnchor): AnchorProblem[] {
   const actual = summarizeChain(lines);
-  const countMatches = anchor.entryCount === undefined || anchor.entryCount === actual.entryCount;
-  if (countMatches && actual.headSha256 === anchor.headSha256) return [];
-  const expected = `expected head ${anchor.headSha256}${anchor.entryCount === undefined ? '' : ` with ${anchor.entryCount} entries`}`;
-  const found = `the manifest has ${actual.entryCount} entries with head ${actual.headSha256 ?? 'none'}`;
-  return [{ problem: `chain rewritten or truncated: ${expected} (recorded in ${anchor.source}); ${found}` }];
+  const recorded = `the head recorded in ${anchor.source} is ${anchor.headSha256}`;
+  const found = `the manifest has ${actual.entryCount} entries`;
+  if (anchor.entryCount === undefined) {
+    if (actual.headSha256 === anchor.headSha256) return [];
+    const position = lines.findIndex((line) => 'entry' in line && line.entry.entrySha256 === anchor.headSha256);
+    if (position >= 0) {
+      return [{ problem: `entries added after the recorded head: ${recorded}, entry ${position + 1}, and ${found}` }];
+    }
+    return [{ problem: `chain rewritten: ${recorded}, which no entry of the manifest carries (${found})` }];
+  }
+
+  const count = anchor.entryCount;
+  const atCount = summarizeChain(lines.slice(0, count));
+  const recordedAt = `${recorded} with ${count} entries`;
+  if (actual.entryCount < count) {
+    return [{ problem: `chain cut back: ${recordedAt}, but ${found} with head ${actual.headSha256 ?? 'none'}` }];
+  }
+  if (atCount.headSha256 !== anchor.headSha256) {
+    return [
+      { problem: `chain rewritten: ${recordedAt}, but entry ${count} of the manifest has hash ${atCount.headSha256}` },
+    ];
+  }
+  if (actual.entryCount > count) {
+    return [{ problem: `entries added after the recorded head: ${recordedAt}, but ${found}` }];
+  }
+  return [];
 }
 
 /**
@@ -93,10 +116,12 @@ export function checkHeadLog(lines: ManifestLine[], headLog: string): AnchorProb
     const { headSha256, entryCount, at } = parsed.data;
     const prefix = summarizeChain(lines.slice(0, entryCount));
     if (prefix.entryCount === entryCount && prefix.headSha256 === headSha256) return;
-    problems.push({
-      lineNumber,
-      problem: `chain rewritten or truncated: expected head ${headSha256} with ${entryCount} entries (head log, ${at}); entry ${entryCount} of the manifest has hash ${prefix.entryCount === entryCount ? prefix.headSha256 : 'none'}`,
-    });
+    const recorded = `the head logged at ${at} is ${headSha256} with ${entryCount} entries`;
+    const problem =
+      prefix.entryCount < entryCount
+        ? `chain cut back: ${recorded}, but the manifest has ${prefix.entryCount} entries`
+        : `chain rewritten: ${recorded}, but entry ${entryCount} of the manifest has hash ${prefix.headSha256}`;
+    problems.push({ lineNumber, problem });
   });
   return problems;
 }

@@ -75,7 +75,8 @@ async function checkpointContainer(
   if (httpStatus !== 200) {
     const { unsupported, outcome } = checkpointFailure(httpStatus);
     const record = { request: `POST ${path}`, httpStatus, outcome, body: body.slice(0, 2000) };
-    return storeJsonArtefact(ctx, record, { ...meta, unsupported, incomplete: true, details: { httpStatus, node } });
+    const details = { httpStatus, node, outcome, ...(unsupported ? {} : { failed: true }) };
+    return storeJsonArtefact(ctx, record, { ...meta, unsupported, incomplete: true, details });
   }
 
   const archives = checkpointResponseSchema.safeParse(safeJson(body));

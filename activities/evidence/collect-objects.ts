@@ -100,16 +100,29 @@ const describeReference = (reference: OwnerReference) =>
   JSON.stringify(`${reference.apiVersion} ${reference.kind}/${reference.name}`.slice(0, 200));
 
 /**
+ * Owner references of the pod, or, when the pod names none, the direct owner that the incident resolved
+ * before containment. Detaching a pod removes its owner references, so the chain would otherwise be lost.
+ */
+function podOwnerReferences(ctx: CollectContext, pod: Pod): OwnerReference[] {
+  const own = pod.metadata.ownerReferences ?? [];
+  const resolved = ctx.target.owners[0];
+  if (own.length > 0 || resolved === undefined || !isKnownKind(resolved.kind)) return own;
+  const { group, version } = KIND_RESOURCES[resolved.kind];
+  const apiVersion = group === '' ? version : `${group}/${version}`;
+  return [{ apiVersion, kind: resolved.kind, name: resolved.name, uid: resolved.uid, controller: true }];
+}
+
+/**
  * Follows controller owner references upward through the allowed owner kinds, each read at its fixed API
- * path. A reference to another kind, an owner that cannot be read, and an owner whose uid differs from the
- * reference each end the chain and are recorded as collection problems.
+ * path, starting from `podOwnerReferences`. A reference to another kind, an owner that cannot be read, and
+ * an owner whose uid differs from the reference each end the chain and are recorded as collection problems.
  */
 async function readOwnerChain(ctx: CollectContext, pod: Pod): Promise<(FetchedObject & { kind: KnownKind })[]> {
   const found: (FetchedObject & { kind: KnownKind })[] = [];
   const namespace = pod.metadata.namespace ?? ctx.target.namespace;
   let current: KubeObject = pod;
   for (let depth = 0; depth < MAX_OWNER_DEPTH; depth += 1) {
-    const references = current.metadata.ownerReferences ?? [];
+    const references = depth === 0 ? podOwnerReferences(ctx, pod) : (current.metadata.ownerReferences ?? []);
     const owned = `${current.kind ?? 'Pod'}/${current.metadata.name}`;
     for (const other of references.filter((candidate) => ownerKindOf(candidate) === undefined)) {
       const message = `owner reference ${describeReference(other)} of ${owned} is not followed: only ${OWNER_KINDS.join(', ')} owners are read`;

@@ -101,7 +101,10 @@ export async function collectPolicies(ctx: CollectContext, pod: Pod): Promise<Ar
       collector: OBJECTS_COLLECTOR,
       source: { kind: 'NetworkPolicyList', name: pod.metadata.name, namespace, resourceVersion: page.resourceVersion },
       incomplete: page.truncated,
-      details: { count: selecting.length },
+      details: {
+        count: selecting.length,
+        ...(page.truncated ? { outcome: `only the first ${LIST_OPTIONS.maxItems} NetworkPolicies were checked` } : {}),
+      },
     },
   );
   refs.push(...(await collectRbac(ctx, namespace, pod.spec.serviceAccountName ?? 'default')));
@@ -156,7 +159,12 @@ async function collectRbac(ctx: CollectContext, namespace: string, serviceAccoun
         resourceVersion: account?.object.metadata.resourceVersion,
       },
       incomplete: forbidden.length > 0,
-      details: { bindings: bindings.length, ...(forbidden.length > 0 ? { unreadable: forbidden.slice(0, 10) } : {}) },
+      details: {
+        bindings: bindings.length,
+        ...(forbidden.length > 0
+          ? { unreadable: forbidden.slice(0, 10), outcome: `${forbidden.length} RBAC reads were forbidden` }
+          : {}),
+      },
     },
   );
 }

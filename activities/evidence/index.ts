@@ -170,10 +170,21 @@ async function collectAll(
       collector: OBJECTS_COLLECTOR,
       source: sourceOfTarget(ctx),
       incomplete: true,
+      details: { failed: true, outcome: collectionOutcome(failed.length, ctx.problems.length) },
     };
     refs.push(...(await storeJsonArtefact(ctx, { errors: record }, meta)));
   }
   return refs;
+}
+
+/** Says how many collectors failed and how many problems the others recorded, for the report. */
+function collectionOutcome(failedCollectors: number, problems: number): string {
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  const parts = [
+    failedCollectors > 0 ? `${count(failedCollectors, 'collector')} failed` : '',
+    problems > 0 ? `${count(problems, 'step')} failed while their collectors went on` : '',
+  ];
+  return `${parts.filter(Boolean).join(' and ')}; this artefact lists each error`;
 }
 
 async function readTargetPod(ctx: CollectContext): Promise<{ raw: unknown; object: Pod } | undefined> {
@@ -194,6 +205,7 @@ function missingPod(ctx: CollectContext): Promise<ArtefactRef[]> {
     collector: OBJECTS_COLLECTOR,
     source: sourceOfTarget(ctx),
     incomplete: true,
+    details: { failed: true, httpStatus: 404, outcome: record.outcome },
   };
   return storeJsonArtefact(ctx, record, meta);
 }

@@ -38,16 +38,20 @@ async function assertDirectory(directory: string): Promise<void> {
   if (!info.isDirectory()) throw storeCorrupt(`${directory} is not a directory; move it out of the evidence store`);
 }
 
+/** Mode of the directories that the store creates: evidence may hold secrets, so only the owner may list it. */
+export const STORE_DIRECTORY_MODE = 0o700;
+
 /**
  * Creates the directories `parts` below `root` and checks each with lstat, so that a symbolic link planted in
- * the store cannot send writes elsewhere. The root itself may be a link, because operators choose it.
+ * the store cannot send writes elsewhere. A missing root is created with its missing parents, each with mode
+ * 0700; an existing root keeps its mode. The root itself may be a link, because operators choose it.
  */
 export async function ensureDirectories(root: string, parts: string[]): Promise<string> {
-  await mkdir(root, { recursive: true });
+  await mkdir(root, { recursive: true, mode: STORE_DIRECTORY_MODE });
   let current = root;
   for (const part of parts) {
     current = path.join(current, part);
-    await mkdir(current).catch((error: unknown) => {
+    await mkdir(current, STORE_DIRECTORY_MODE).catch((error: unknown) => {
       if (!isErrno(error, 'EEXIST')) throw error;
     });
     await assertDirectory(current);

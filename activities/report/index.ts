@@ -11,7 +11,6 @@ import { renderMarkdown } from './markdown';
 import { buildIncidentReport, type EvidenceContext, type IncidentReport } from './report';
 
 export const writeIncidentReportInputSchema = z.object({ incidentId: z.string().min(1), record: incidentRecordSchema });
-const rawRecordSchema = z.object({ record: z.unknown() });
 
 export interface ReportDeps {
   /** Folder that receives `INCIDENT/report.md`, `report.json` and `record.json`. */
@@ -41,9 +40,9 @@ export function createReportActivities(deps: ReportDeps = {}) {
   const reportDir = deps.reportDir ?? defaultReportDir();
 
   /**
-   * Writes the incident report as Markdown and JSON, plus the record it was built from. The custody head in
-   * the record (`evidence.custodyHeadSha256`, `evidence.custodyEntryCount`) is kept in `record.json`, where
-   * `firebreak evidence verify` reads it.
+   * Writes the incident report as Markdown and JSON, plus the record it was built from. The custody head that
+   * the workflow recorded (`evidence.custodyHeadSha256`, `evidence.custodyEntryCount`) is kept in
+   * `record.json`, where `firebreak evidence verify` reads it, and the store's chain is checked against it.
    */
   async function writeIncidentReport(input: unknown): Promise<{ markdownPath: string; jsonPath: string }> {
     const parsed = writeIncidentReportInputSchema.safeParse(input);
@@ -55,10 +54,10 @@ export function createReportActivities(deps: ReportDeps = {}) {
       });
     }
     const { incidentId, record } = parsed.data;
-    const custodyHead = custodyHeadOfRecord(rawRecordSchema.safeParse(input).data?.record);
+    const custodyHead = custodyHeadOfRecord(record);
     const evidence = deps.store ? await loadEvidenceContext(deps.store, incidentId, custodyHead) : undefined;
     const report = buildIncidentReport(record, evidence);
-    const paths = await writeReportFiles(reportDir, incidentId, report, withCustodyHead(record, custodyHead));
+    const paths = await writeReportFiles(reportDir, incidentId, report, record);
     return { markdownPath: paths.markdownPath, jsonPath: paths.jsonPath };
   }
 
@@ -70,7 +69,7 @@ export async function writeReportFiles(
   reportDir: string,
   incidentId: string,
   report: IncidentReport,
-  record: IncidentRecord | StoredRecord,
+  record: IncidentRecord,
 ) {
   const paths = reportPaths(reportDir, incidentId);
   await mkdir(paths.dir, { recursive: true });
@@ -84,15 +83,6 @@ async function writeAtomically(filePath: string, text: string): Promise<void> {
   const tmpPath = `${filePath}.${process.pid}.tmp`;
   await writeFile(tmpPath, text, 'utf8');
   await rename(tmpPath, filePath);
-}
-
-/** The record as written to `record.json`: the checked record plus the custody head it carried. */
-export type StoredRecord = IncidentRecord & { evidence?: IncidentRecord['evidence'] & Partial<RecordCustodyHead> };
-
-function withCustodyHead(record: IncidentRecord, head: RecordCustodyHead | undefined): StoredRecord {
-  if (!head) return record;
-  const evidence = record.evidence ?? { manifestPath: '', artefacts: [] };
-  return { ...record, evidence: { ...evidence, ...head } };
 }
 
 /**

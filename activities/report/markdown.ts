@@ -1,6 +1,7 @@
 import type { ContainmentRecord } from '../../domain/response';
 import { isIncidentId } from '../evidence/store';
 import { escapeMarkdown, inlineCode } from './markdown-escape';
+import type { RecoveryStep } from './recovery';
 import type { IncidentReport } from './report';
 
 export { escapeMarkdown, inlineCode } from './markdown-escape';
@@ -60,7 +61,7 @@ export function renderMarkdown(report: IncidentReport): string {
     '',
     '### Recovery',
     '',
-    ...stepTable(report.recovery),
+    ...recoveryTable(report.recovery),
     ...renderReview(report),
     '',
   ].join('\n');
@@ -91,7 +92,9 @@ function renderSummary(report: IncidentReport): string[] {
 function renderSeverity(report: IncidentReport): string[] {
   const clockStatus = (clock: IncidentReport['clocks'][number]) => {
     if (clock.status === 'met') return `met at ${clock.metAt}`;
-    return clock.status === 'missed' ? `missed at ${clock.missedAt}` : 'running';
+    if (clock.status === 'missed') return `missed at ${clock.missedAt}`;
+    if (clock.status === 'stopped') return `stopped at ${clock.stoppedAt}: the incident was stood down first`;
+    return 'running';
   };
   return [
     '',
@@ -183,23 +186,24 @@ function renderEvidence(report: IncidentReport): string[] {
     );
   }
   if (evidence.verification) lines.push(verificationVerdict(evidence), '');
-  const flags = (row: IncidentReport['evidence']['artefacts'][number]) =>
-    [row.incomplete ? 'incomplete' : '', row.truncated ? 'truncated' : '', row.unsupported ? 'unsupported' : '']
-      .filter(Boolean)
-      .join(', ') || '-';
+  const state = (row: IncidentReport['evidence']['artefacts'][number]) =>
+    row.stateReason === undefined ? row.state : `${row.state}: ${row.stateReason}`;
   lines.push(
     ...table(
-      ['Artefact', 'SHA-256', 'Bytes', 'Flags', 'Source', 'Collected'],
+      ['Artefact', 'SHA-256', 'Bytes', 'State', 'Source', 'Collected'],
       evidence.artefacts.map((row) => [
         row.name,
         { code: row.sha256 },
         String(row.bytes),
-        flags(row),
+        state(row),
         row.source ?? '-',
         row.collectedAt ? `${row.collectedAt} by ${row.collector ?? '?'}` : '-',
       ]),
     ),
   );
+  if (evidence.omittedArtefacts) {
+    lines.push('', `${evidence.omittedArtefacts} more artefacts are listed only in the custody manifest.`);
+  }
   return lines;
 }
 
@@ -250,6 +254,18 @@ function renderReview(report: IncidentReport): string[] {
   }
   lines.push('', '## Follow-up actions', '', ...report.followUps.map((action) => `- [ ] ${e(action)}`));
   return lines;
+}
+
+function recoveryTable(steps: RecoveryStep[]): string[] {
+  return table(
+    ['Step', 'What', 'When', 'Status'],
+    steps.map((step) => [
+      step.action,
+      step.summary,
+      step.at ?? '-',
+      step.status + (step.error ? `: ${step.error}` : ''),
+    ]),
+  );
 }
 
 function stepTable(steps: ContainmentRecord[]): string[] {

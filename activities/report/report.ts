@@ -9,7 +9,9 @@ import type {
 import type { RecordCustodyHead } from '../evidence/anchor';
 import type { ChainSummary, CustodyEntry } from '../evidence/custody';
 import type { VerifyResult } from '../evidence/verify';
+import { artefactStatusOf, artefactStatusOfRef, type ArtefactState, type ArtefactStatus } from './artefact-state';
 import { findHardeningIssues, type HardeningFinding } from './hardening';
+import { recoverySteps, type RecoveryStep } from './recovery';
 import { fiveWhys, followUpActions, type WhyAnswer } from './root-cause';
 import { buildTimeline, mapAttackChain, type AttackChainStage } from './timeline';
 
@@ -18,6 +20,10 @@ export interface EvidenceRow {
   name: string;
   sha256: string;
   bytes: number;
+  /** complete, truncated, partial, stopped (by the collector's deadline), unsupported or failed. */
+  state: ArtefactState;
+  /** Reason the artefact is not complete; absent when it is complete. */
+  stateReason?: string;
   incomplete: boolean;
   truncated: boolean;
   unsupported: boolean;
@@ -61,7 +67,7 @@ export interface IncidentReport {
     standDown?: IncidentRecord['standDown'];
   };
   severity: { current: string; history: IncidentRecord['severityHistory'] };
-  clocks: (ClockRecord & { status: 'met' | 'missed' | 'running' })[];
+  clocks: (ClockRecord & { status: ClockStatus })[];
   target: TargetRef | { unresolved: string };
   timeline: { entries: TimelineEntry[]; dropped: number };
   attackChain: AttackChainStage[];
@@ -69,20 +75,19 @@ export interface IncidentReport {
   evidence: {
     manifestPath?: string;
     artefacts: EvidenceRow[];
+    /** Artefacts that the table lacks because it was built from the bounded record; the manifest lists them. */
+    omittedArtefacts?: number;
     verification?: EvidenceContext['verification'];
     chain?: ChainSummary;
     recordedHead?: RecordCustodyHead;
     verifiedAgainstRecordedHead: boolean;
   };
   containment: ContainmentRecord[];
-  recovery: ContainmentRecord[];
+  recovery: RecoveryStep[];
   rootCause: WhyAnswer[];
   hardening: { findings: HardeningFinding[] } | { unavailable: string };
   followUps: string[];
 }
-
-/** Steps that undo containment or bring the workload back, listed as recovery in the report. */
-const RECOVERY_STEP = /^(restore|release|reattach|uncordon|resume)/i;
 
 /** Builds the report model from the workflow's record and, when available, the evidence store's view. */
 export function buildIncidentReport(
@@ -109,13 +114,14 @@ export function buildIncidentReport(
     evidence: {
       manifestPath: evidence?.manifestPath ?? record.evidence?.manifestPath,
       artefacts,
+      ...(evidence && evidence.entries.length > 0 ? {} : { omittedArtefacts: record.evidence?.omittedArtefacts }),
       verification: evidence?.verification,
       chain: evidence?.chain,
       recordedHead: evidence?.recordedHead,
       verifiedAgainstRecordedHead: evidence?.verifiedAgainstRecordedHead ?? false,
     },
-    containment: record.containment.filter((step) => !RECOVERY_STEP.test(step.step)),
-    recovery: record.containment.filter((step) => RECOVERY_STEP.test(step.step)),
+    containment: record.containment,
+    recovery: recoverySteps(record),
     rootCause: fiveWhys(rootCauseInput),
     hardening: findings
       ? { findings }
@@ -124,9 +130,13 @@ export function buildIncidentReport(
   };
 }
 
-function clockStatus(clock: ClockRecord): 'met' | 'missed' | 'running' {
+/** `stopped`: the incident was stood down before the clock's work was done, so it was neither met nor missed. */
+export type ClockStatus = 'met' | 'missed' | 'stopped' | 'running';
+
+function clockStatus(clock: ClockRecord): ClockStatus {
   if (clock.metAt) return 'met';
   if (clock.missedAt) return 'missed';
+  if (clock.stoppedAt) return 'stopped';
   return 'running';
 }
 
@@ -160,6 +170,7 @@ function evidenceRows(record: IncidentRecord, evidence: EvidenceContext | undefi
       name: entry.name,
       sha256: entry.sha256,
       bytes: entry.bytes,
+      ...stateFields(artefactStatusOf(entry)),
       incomplete: entry.incomplete,
       truncated: entry.truncated,
       unsupported: entry.details?.unsupported === true,
@@ -172,8 +183,13 @@ function evidenceRows(record: IncidentRecord, evidence: EvidenceContext | undefi
     name: artefact.name,
     sha256: artefact.sha256,
     bytes: artefact.bytes,
+    ...stateFields(artefactStatusOfRef(artefact)),
     incomplete: artefact.incomplete ?? false,
-    truncated: false,
-    unsupported: false,
+    truncated: artefact.truncated ?? false,
+    unsupported: artefact.unsupported ?? false,
   }));
+}
+
+function stateFields(status: ArtefactStatus): Pick<EvidenceRow, 'state' | 'stateReason'> {
+  return status.reason === undefined ? { state: status.state } : { state: status.state, stateReason: status.reason };
 }

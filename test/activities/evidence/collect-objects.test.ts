@@ -20,6 +20,8 @@ describe('collectEvidence owner chain', () => {
   let root: string;
   let store: LocalEvidenceStore;
   let evidenceRole: KubeConfig;
+  /** The shipped role without `replicationcontrollers`, bound to a service account in the other namespace. */
+  let narrowRole: KubeConfig;
 
   beforeAll(async () => {
     await core.createNamespace({ body: { metadata: { name: namespace } } });
@@ -29,9 +31,11 @@ describe('collectEvidence owner chain', () => {
       body: { metadata: { name: 'payroll' }, data: { note: 'read by a confused deputy' } },
     });
     evidenceRole = await evidenceRoleKubeConfig(admin, namespace);
+    narrowRole = await evidenceRoleKubeConfig(admin, victim, ['replicationcontrollers']);
   });
   afterAll(async () => {
     await deleteEvidenceRole(admin, namespace);
+    await deleteEvidenceRole(admin, victim);
     await deleteNamespace(admin, namespace);
     await deleteNamespace(admin, victim);
   });
@@ -88,6 +92,82 @@ describe('collectEvidence owner chain', () => {
     expect(await collectionErrors(incidentId)).toContain('v1 ConfigMap/decoy\\" of Pod/miner is not followed');
   });
 
+  test('stores the ReplicationController that owns a pod', async () => {
+    const labels = { app: 'legacy-web' };
+    const controller = await core.createNamespacedReplicationController({
+      namespace,
+      body: {
+        metadata: { name: 'legacy-web' },
+        spec: {
+          replicas: 1,
+          selector: labels,
+          template: {
+            metadata: { labels },
+            spec: { nodeName: 'kwok-node-0', containers: [{ name: 'app', image: 'registry.example/legacy:3' }] },
+          },
+        },
+      },
+    });
+    const target = targetOf(await waitForRunningPod(core, namespace, 'app=legacy-web'));
+    const incidentId = 'incident-00000000000000e4';
+
+    const result = await createEvidenceActivities({ kubeConfig: evidenceRole, store }).collectEvidence({
+      incidentId,
+      target,
+      kinds: ['objects'],
+      limits: {},
+    });
+
+    expect(target.owners).toEqual([expect.objectContaining({ kind: 'ReplicationController', name: 'legacy-web' })]);
+    const names = result.artefacts.map((ref) => ref.name);
+    expect(names).toEqual(expect.arrayContaining([...objectArtefacts, 'objects/owner-replicationcontroller']));
+    expect(names).not.toContain('collection-errors');
+    const entry = (await entriesOf(incidentId)).find((item) => item.name === 'objects/owner-replicationcontroller');
+    expect(entry?.source).toEqual(
+      expect.objectContaining({ kind: 'ReplicationController', name: 'legacy-web', uid: controller.metadata?.uid }),
+    );
+    expect(JSON.parse(readEntry(entry)).spec.replicas).toBe(1);
+  });
+
+  test('reads the resolved owner of a detached pod', async () => {
+    const labels = { app: 'detached-none' };
+    const controller = await core.createNamespacedReplicationController({
+      namespace,
+      body: {
+        metadata: { name: 'detached-rc' },
+        spec: {
+          replicas: 0,
+          selector: labels,
+          template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } },
+        },
+      },
+    });
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'detached', labels: { pod: 'detached' } },
+        spec: { nodeName: 'kwok-node-0', containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+      },
+    });
+    const running = targetOf(await waitForRunningPod(core, namespace, 'pod=detached'));
+    // Detaching removed the pod's owner references after the incident resolved its owner.
+    const owner = { kind: 'ReplicationController', name: 'detached-rc', uid: controller.metadata?.uid ?? '' };
+    const incidentId = 'incident-00000000000000e5';
+
+    const result = await createEvidenceActivities({ kubeConfig: evidenceRole, store }).collectEvidence({
+      incidentId,
+      target: { ...running, owners: [owner] },
+      kinds: ['objects'],
+      limits: {},
+    });
+
+    const names = result.artefacts.map((ref) => ref.name);
+    expect(names).toContain('objects/owner-replicationcontroller');
+    expect(names).not.toContain('collection-errors');
+    const entry = (await entriesOf(incidentId)).find((item) => item.name === 'objects/owner-replicationcontroller');
+    expect(entry?.source.uid).toBe(owner.uid);
+  });
+
   test('records an owner it may not read and goes on', async () => {
     const labels = { app: 'legacy-none' };
     const controller = await core.createNamespacedReplicationController({
@@ -111,8 +191,8 @@ describe('collectEvidence owner chain', () => {
     });
     const incidentId = 'incident-00000000000000e2';
 
-    // The shipped evidence role grants no replicationcontrollers, so this owner read is forbidden.
-    const result = await createEvidenceActivities({ kubeConfig: evidenceRole, store }).collectEvidence({
+    // This role grants no replicationcontrollers, so the owner read is forbidden.
+    const result = await createEvidenceActivities({ kubeConfig: narrowRole, store }).collectEvidence({
       incidentId,
       target,
       kinds: ['objects'],

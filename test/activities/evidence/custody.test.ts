@@ -140,7 +140,7 @@ describe('custody chain', () => {
       {
         artefact: '(manifest)',
         problem: expect.stringContaining(
-          `chain rewritten or truncated: expected head ${recorded.headSha256} with 3 entries (recorded in the incident record)`,
+          `chain rewritten: the head recorded in the incident record is ${recorded.headSha256} with 3 entries, but entry 3 of the manifest has hash`,
         ),
       },
     ]);
@@ -154,7 +154,7 @@ describe('custody chain', () => {
 
     const result = await verifyIncidentEvidence(store, incidentId, { anchors: [anchor] });
     expect(result.ok).toBe(false);
-    expect(result.problems[0]?.problem).toMatch(/the manifest has 2 entries/);
+    expect(result.problems[0]?.problem).toMatch(/^chain cut back: .* with 3 entries, but the manifest has 2 entries/);
   });
 
   test('verify detects entries appended after the recorded head', async () => {
@@ -164,7 +164,9 @@ describe('custody chain', () => {
 
     const result = await verifyIncidentEvidence(store, incidentId, { anchors: [anchor] });
     expect(result.ok).toBe(false);
-    expect(result.problems[0]?.problem).toMatch(/the manifest has 4 entries/);
+    expect(result.problems[0]?.problem).toMatch(
+      /^entries added after the recorded head: .*, but the manifest has 4 entries/,
+    );
   });
 
   test('verify checks the chain against every head log line', async () => {
@@ -181,7 +183,65 @@ describe('custody chain', () => {
       ['(head log)', 1],
       ['(head log)', 2],
     ]);
-    expect(result.problems[0]?.problem).toContain(`expected head ${first.headSha256} with 3 entries`);
+    expect(result.problems[0]?.problem).toMatch(
+      new RegExp(`^chain rewritten: the head logged at .* is ${first.headSha256} with 3 entries`),
+    );
+  });
+
+  test('verify names a chain cut back below a head log line', async () => {
+    await recordChainHead(store, incidentId);
+    const lines = readFileSync(manifestFile(), 'utf8').trimEnd().split('\n');
+    writeFileSync(manifestFile(), `${lines.slice(0, 1).join('\n')}\n`);
+
+    const result = await verifyIncidentEvidence(store, incidentId);
+    expect(result.problems).toEqual([
+      {
+        artefact: '(head log)',
+        lineNumber: 1,
+        problem: expect.stringMatching(
+          /^chain cut back: the head logged at .* with 3 entries, but the manifest has 1 entries$/,
+        ),
+      },
+    ]);
+  });
+
+  test('verify without an entry count finds a rewritten head', async () => {
+    const recorded = await verifyIncidentEvidence(store, incidentId);
+    await rewriteChain();
+    const anchor = { headSha256: recorded.headSha256 ?? '', source: '--head' };
+
+    const result = await verifyIncidentEvidence(store, incidentId, { anchors: [anchor] });
+    expect(result.problems).toEqual([
+      {
+        artefact: '(manifest)',
+        problem: expect.stringMatching(/^chain rewritten: .*which no entry of the manifest carries/),
+      },
+    ]);
+  });
+
+  test('verify without an entry count names entries added later', async () => {
+    const recorded = await verifyIncidentEvidence(store, incidentId);
+    await storeArtefact(store, 'logs/app/forged', 'planted later\n');
+    const anchor = { headSha256: recorded.headSha256 ?? '', source: '--head' };
+
+    const result = await verifyIncidentEvidence(store, incidentId, { anchors: [anchor] });
+    expect(result.problems).toEqual([
+      {
+        artefact: '(manifest)',
+        problem: expect.stringMatching(
+          /^entries added after the recorded head: .*, entry 3, and the manifest has 4 entries$/,
+        ),
+      },
+    ]);
+  });
+
+  test('verify passes when the chain ends at the recorded head', async () => {
+    const recorded = await verifyIncidentEvidence(store, incidentId);
+    const anchor = { headSha256: recorded.headSha256 ?? '', entryCount: 3, source: '--head' };
+
+    const result = await verifyIncidentEvidence(store, incidentId, { anchors: [anchor] });
+    expect(result.problems).toEqual([]);
+    expect(result.ok).toBe(true);
   });
 
   test('recordChainHead skips an empty chain', async () => {

@@ -17,11 +17,20 @@ const clusterRoleSchema = z.object({
 
 /**
  * Creates a service account in `namespace` bound to a copy of the shipped `firebreak-evidence` ClusterRole and
- * returns a KubeConfig with its token, so collectors run with the rights a deployment gives them.
+ * returns a KubeConfig with its token, so collectors run with the rights a deployment gives them. Resources
+ * named in `withoutResources` are left out of the copy, to test a cluster that grants less.
  */
-export async function evidenceRoleKubeConfig(admin: KubeConfig, namespace: string): Promise<KubeConfig> {
+export async function evidenceRoleKubeConfig(
+  admin: KubeConfig,
+  namespace: string,
+  withoutResources: string[] = [],
+): Promise<KubeConfig> {
   const manifest = readFileSync(path.join(__dirname, '../../../deploy/kubernetes/rbac/evidence.yaml'), 'utf8');
-  const role = clusterRoleSchema.parse(parseAllDocuments(manifest)[0]?.toJS());
+  const shipped = clusterRoleSchema.parse(parseAllDocuments(manifest)[0]?.toJS());
+  const rules = shipped.rules
+    .map((rule) => ({ ...rule, resources: rule.resources?.filter((resource) => !withoutResources.includes(resource)) }))
+    .filter((rule) => rule.resources === undefined || rule.resources.length > 0);
+  const role = { rules };
   const name = `firebreak-evidence-test-${namespace}`;
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
   const core = admin.makeApiClient(CoreV1Api);

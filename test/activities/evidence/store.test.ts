@@ -216,4 +216,41 @@ describe('LocalEvidenceStore', () => {
     expect(store.headLogLocation('incident-abc')).toBe(path.join(root, 'anchors', 'incident-abc.log'));
     expect(await store.readHeadLog('incident-abc')).toBe('after 1\nafter 2\n');
   });
+
+  describe('with a root that does not exist yet', () => {
+    const missingRoot = () => path.join(root, 'not', 'yet', 'evidence');
+    const modeOf = (directory: string) => statSync(directory).mode & 0o777;
+    const firstWrites: [string, (fresh: LocalEvidenceStore) => Promise<unknown>][] = [
+      ['put', (fresh) => fresh.put(['first artefact'])],
+      ['appendManifest', (fresh) => fresh.appendManifest('incident-abc', () => 'first entry')],
+      ['appendHeadLog', (fresh) => fresh.appendHeadLog('incident-abc', () => 'first head')],
+    ];
+
+    test.each(firstWrites)('%s creates the root with mode 0700', async (_name, write) => {
+      const fresh = new LocalEvidenceStore(missingRoot());
+
+      await write(fresh);
+
+      expect(modeOf(missingRoot())).toBe(0o700);
+      expect(modeOf(path.join(root, 'not'))).toBe(0o700);
+      for (const entry of readdirSync(missingRoot())) expect(modeOf(path.join(missingRoot(), entry))).toBe(0o700);
+    });
+
+    test('reads return nothing before the first write', async () => {
+      const fresh = new LocalEvidenceStore(missingRoot());
+
+      expect(await fresh.readManifest('incident-abc')).toBe('');
+      expect(await fresh.readHeadLog('incident-abc')).toBe('');
+      expect(await fresh.size(sha256('absent'))).toBeUndefined();
+    });
+
+    test('an existing root keeps its mode', async () => {
+      chmodSync(root, 0o750);
+
+      await store.put(['kept mode']);
+
+      expect(modeOf(root)).toBe(0o750);
+      expect(modeOf(path.join(root, 'objects'))).toBe(0o700);
+    });
+  });
 });

@@ -73,6 +73,12 @@ export function incidentRecordFor(target: TargetRef, evidence?: IncidentRecord['
       { at: '2024-12-04T12:09:40.000Z', kind: 'step', summary: 'captured evidence' },
       { at: '2024-12-04T16:00:03.000Z', kind: 'clock', summary: 'eradicate clock missed' },
       { at: '2024-12-04T16:10:00.000Z', kind: 'decision', summary: 'restore approved by U0G9QF9C6 via cli' },
+      {
+        at: '2024-12-04T16:11:00.000Z',
+        kind: 'step',
+        summary: `Deployment checkout container app rolled out on registry.example/shop/checkout@sha256:${'a'.repeat(64)}`,
+      },
+      { at: '2024-12-04T16:12:00.000Z', kind: 'step', summary: 'releasePodQuarantine undid quarantine' },
     ],
     timelineDropped: 0,
     gates: [
@@ -103,7 +109,7 @@ export function incidentRecordFor(target: TargetRef, evidence?: IncidentRecord['
     ],
     containment: [
       {
-        step: 'quarantinePod',
+        step: 'quarantine',
         summary: 'NetworkPolicy firebreak-quarantine-5e1f0c9a7b3d2e11 denies all traffic',
         at: '2024-12-04T12:07:02.000Z',
         dryRun: false,
@@ -111,20 +117,12 @@ export function incidentRecordFor(target: TargetRef, evidence?: IncidentRecord['
         inverse: { activity: 'releasePodQuarantine', status: 'done', at: '2024-12-04T16:12:00.000Z' },
       },
       {
-        step: 'scaleWorkload',
+        step: 'scale-to-zero',
         summary: 'Deployment checkout scaled from 3 to 0',
         at: '2024-12-04T12:40:00.000Z',
         dryRun: false,
         status: 'done',
         inverse: { activity: 'scaleWorkload', status: 'pending' },
-      },
-      {
-        step: 'restoreWorkload',
-        summary: 'container app set to registry.example/shop/checkout@sha256:' + 'a'.repeat(64),
-        at: '2024-12-04T16:11:00.000Z',
-        dryRun: false,
-        status: 'done',
-        inverse: { status: 'not_needed' },
       },
     ],
     evidence,

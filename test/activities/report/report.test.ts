@@ -129,8 +129,16 @@ describe('writeIncidentReport', () => {
   });
 
   test('containment and recovery are split', () => {
-    expect(json.containment.map((step) => step.step)).toEqual(['quarantinePod', 'scaleWorkload']);
-    expect(json.recovery.map((step) => step.step)).toEqual(['restoreWorkload']);
+    expect(json.containment.map((step) => step.step)).toEqual(['quarantine', 'scale-to-zero']);
+    expect(json.recovery.map((step) => [step.action, step.status, step.at])).toEqual([
+      ['releasePodQuarantine', 'done', '2024-12-04T16:12:00.000Z'],
+      ['scaleWorkload', 'pending', undefined],
+      ['restore', 'done', '2024-12-04T16:11:00.000Z'],
+    ]);
+    expect(json.recovery[0]?.summary).toBe(
+      'undoes quarantine: NetworkPolicy firebreak-quarantine-5e1f0c9a7b3d2e11 denies all traffic',
+    );
+    expect(json.recovery[2]?.summary).toMatch(/^Deployment checkout container app rolled out on /);
     expect(markdown).toContain('releasePodQuarantine done at 2024-12-04T16:12:00.000Z');
   });
 
@@ -159,7 +167,7 @@ describe('writeIncidentReport', () => {
   test('follow-up actions cover open inverses, missed clocks and fixes', () => {
     expect(json.followUps).toEqual(
       expect.arrayContaining([
-        'Undo containment step scaleWorkload (Deployment checkout scaled from 3 to 0): its inverse is pending.',
+        'Undo containment step scale-to-zero (Deployment checkout scaled from 3 to 0): its inverse is pending.',
         'Review why the eradicate clock was missed (due 2024-12-04T16:00:03.000Z).',
         'Check approver availability for the escalate gate: it timed out and the default reject applied.',
       ]),

@@ -96,7 +96,7 @@ describe('firebreak evidence verify', () => {
     expect(await verify()).toBe(1);
     expect(stdout).toEqual([
       expect.stringContaining(
-        `MISMATCH (manifest): chain rewritten or truncated: expected head ${custodyHead} with ${custodyEntries} entries`,
+        `MISMATCH (manifest): chain rewritten: the head recorded in ${path.join(reportDir, incidentId, 'record.json')} is ${custodyHead} with ${custodyEntries} entries, but entry ${custodyEntries} of the manifest has hash`,
       ),
     ]);
   });
@@ -108,7 +108,13 @@ describe('firebreak evidence verify', () => {
     rmSync(store.headLogLocation(incidentId));
 
     expect(await verify('--head', custodyHead ?? '', '--entries', String(custodyEntries))).toBe(1);
-    expect(stdout.join('\n')).toContain(`the manifest has ${(custodyEntries ?? 0) - 1} entries`);
+    expect(stdout).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^MISMATCH \\(manifest\\): chain cut back: .* but the manifest has ${(custodyEntries ?? 0) - 1} entries`,
+        ),
+      ),
+    ]);
   });
 
   test('fails on a rewritten chain through the head log', async () => {

@@ -115,7 +115,7 @@ describe('firebreak report', () => {
     expect(await report(record.incidentId, '--record', recordPath, '--evidence-dir', evidenceDir)).toBe(0);
     const text = stdout.join('\n');
     expect(text).toContain(
-      'Verification FAILED when this report was written: (manifest): chain rewritten or truncated',
+      'Verification FAILED when this report was written: (manifest): chain cut back: the head recorded in the incident record',
     );
     expect(text).not.toContain('Verified against the head');
   });
