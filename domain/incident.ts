@@ -32,11 +32,21 @@ export const deciderSchema = z
   .max(maxDeciderLength, `must be at most ${maxDeciderLength} characters`)
   .regex(printablePattern, 'must be printable text without control characters or leading and trailing spaces');
 
+/**
+ * C0 controls (line breaks and tabs included), DEL, C1 controls, and the Unicode line and bidi controls: a
+ * terminal or log viewer acts on them instead of printing them.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the purpose of this pattern
+const controlCharacterPattern = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
 /** Reason a person gives for a decision, recorded on the timeline and in the report. */
 export const reasonSchema = z
   .string()
   .max(maxReasonLength, `must be at most ${maxReasonLength} characters`)
-  .regex(/\S/, 'must not be empty or blank');
+  .regex(/\S/, 'must not be empty or blank')
+  .refine((text) => !controlCharacterPattern.test(text), {
+    message: 'must not contain control characters (line breaks, tabs, escape sequences); write it on one line',
+  });
 
 /** A trusted image as `repository@sha256:<64 hex digits>`, the form `restoreWorkload` rolls out. */
 export const imageDigestSchema = z

@@ -1,7 +1,8 @@
-import { alertDedupeKey, type Alert } from '../domain/alert';
+import { alertDedupeKey, type Alert, type Severity } from '../domain/alert';
 import { maxDeciderLength, type AlertBatch } from '../domain/incident';
 import { classifySeverity, severityAtLeast } from '../domain/playbook-match';
 import { cutToBytes, jsonBytes, shortHash, utf8Bytes } from './bounds';
+import { queueForRating } from './playbook-rating';
 import type { AlertLedger, IncidentState } from './state';
 import { nowIso, record } from './timeline';
 
@@ -116,25 +117,31 @@ function noteAlert(state: IncidentState, alert: Alert): void {
   for (const tactic of alert.mitre.tactics) addBounded(ledger.mitre.tactics, tactic, maxMitreTags);
 }
 
+/** Raises the incident severity and records why; the caller checks that the new severity is worse. */
+export function raiseSeverity(state: IncidentState, severity: Severity, reason: string, alertId: string): void {
+  record(state, 'note', `severity raised from ${state.severity ?? 'none'} to ${severity}`, {
+    reason,
+    alertId: cutToBytes(alertId, 256),
+  });
+  state.severity = severity;
+  state.severityHistory.push({ severity, at: nowIso(), reason });
+}
+
 /**
- * Raises the incident severity when a firing alert is worse under the pinned playbook. Severity only
+ * Raises the incident severity when a firing alert is worse under the current playbook, and queues an alert
+ * that the current playbook does not claim for rating by the playbook that would claim it. Severity only
  * ever rises within an incident; a resolved alert never changes it.
  */
 export function escalateSeverity(state: IncidentState, alert: Alert): boolean {
   if (state.playbook === undefined || state.severity === undefined || alert.status === 'resolved') {
     return false;
   }
+  queueForRating(state, alert);
   const candidate = classifySeverity(alert, state.playbook, { podLabels: state.target?.labels });
   if (candidate.severity === state.severity || !severityAtLeast(candidate.severity, state.severity)) {
     return false;
   }
-  const reason = cutToBytes(`${alert.rule}: ${candidate.reason}`, 1024);
-  record(state, 'note', `severity raised from ${state.severity} to ${candidate.severity}`, {
-    reason,
-    alertId: cutToBytes(alert.id, 256),
-  });
-  state.severity = candidate.severity;
-  state.severityHistory.push({ severity: candidate.severity, at: nowIso(), reason });
+  raiseSeverity(state, candidate.severity, cutToBytes(`${alert.rule}: ${candidate.reason}`, 1024), alert.id);
   return true;
 }
 

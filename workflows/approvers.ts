@@ -15,8 +15,8 @@ export function isListed(policy: GatePolicy, decider: string, groupMembers: read
 
 /**
  * Returns why `decider` may not act under `policy`, or undefined: an empty approver list means nobody, a
- * decider must be on the list, and a playbook that forbids the triggerer refuses every user that alerts
- * named, and everybody once those users are no longer all known.
+ * decider must be on the list, and a playbook that forbids the triggerer rejects every user that alerts
+ * named. The triggerer check compares the decider id with the alerts' user names as text.
  */
 export function approverProblem(
   state: IncidentState,
@@ -33,17 +33,11 @@ export function approverProblem(
     const groups = pending ? ' (its approver groups are not listed yet because Slack has not answered)' : '';
     return `${decider} is not on the approver list of ${subject}${groups}`;
   }
-  if (!policy.forbidTriggerer) return undefined;
-  if (state.alerts.triggerers.includes(decider)) {
+  if (policy.forbidTriggerer && state.alerts.triggerers.includes(decider)) {
     return `${decider} triggered this incident and may not decide ${subject}`;
   }
-  const unknown = state.alerts.triggerersIncomplete;
-  if (unknown !== undefined) {
-    return (
-      `${subject} forbids the person who triggered the incident, but not every triggering user is known ` +
-      `(${unknown}), so nobody may decide it; the deadline applies the playbook default`
-    );
-  }
+  // NOTE: once `triggerersIncomplete` is set, a user first named after the bounded list filled up is not
+  // rejected. Rejecting everybody instead would let whoever can raise alerts force the deadline default.
   return undefined;
 }
 

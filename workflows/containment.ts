@@ -100,8 +100,20 @@ async function deletePod(
   const gracePeriodSec = gracePeriod === undefined ? undefined : Math.ceil(parseDurationMs(gracePeriod) / 1000);
   const uid = target.uid === '' ? {} : { uid: target.uid };
   const result = await kubernetes.deletePod({ ...podInput(state, target), gracePeriodSec, ...uid });
-  const replaced = result.standalone ? 'a standalone pod, so nothing replaces it' : 'its controller replaces it';
-  return { summary: `deleted pod ${target.pod}: ${replaced}`, result: { ...result }, inverse: undefined };
+  return {
+    summary: `deleted pod ${target.pod}: ${replacementNote(state, result.standalone)}`,
+    result: { ...result },
+    inverse: undefined,
+  };
+}
+
+/** Says what replaces a deleted pod. A detached pod is standalone, but its controller started a replacement at detach. */
+function replacementNote(state: IncidentState, standalone: boolean): string {
+  const detached = state.containment.find((step) => step.step === 'detach' && step.status === 'done');
+  if (detached?.result?.['replacementExpected'] === true) {
+    return 'it was detached, and its controller started a replacement then';
+  }
+  return standalone ? 'a standalone pod, so nothing replaces it' : 'its controller replaces it';
 }
 
 function runStep(state: IncidentState, target: TargetRef, step: ContainmentStep): Promise<StepOutcome> {
@@ -197,6 +209,25 @@ export async function runContainment(
       recordFailure(state, planned, target, error);
     }
   }
+}
+
+/**
+ * Runs the steps of one phase that a playbook adopted after that phase began would add: those that apply at
+ * the incident severity and whose action has no record yet. Steps already done or failed stay as they are,
+ * so a quarantine in place keeps its policy. Does nothing when the incident never changed playbook.
+ */
+export async function runAdoptedSteps(state: IncidentState, phase: ContainmentPhase): Promise<void> {
+  if ((state.playbookRating?.switches.length ?? 0) === 0) return;
+  const recorded = new Set(state.containment.map((done) => done.step));
+  const missing = plannedSteps(state, phase).filter(({ step }) => !recorded.has(step.action));
+  if (missing.length === 0) return;
+  const actions = missing.map(({ step }) => step.action).join(', ');
+  record(state, 'note', `running the ${phase} steps that playbook ${state.playbook?.metadata.name} adds: ${actions}`);
+  await runContainment(
+    state,
+    phase,
+    missing.map(({ index }) => index),
+  );
 }
 
 /** True when at least one containment step succeeded, so there is something in place to keep or lift. */

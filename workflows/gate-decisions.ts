@@ -65,6 +65,12 @@ function rejectionReason(state: IncidentState, input: DecideGateInput): string |
   if (state.phase === 'closed') {
     return `incident ${state.incidentId} is closed, so its gates take no decisions`;
   }
+  // The gate step closes an open gate once it finds the stand-down, but a decision delivered in the same
+  // workflow task as the stand-down reaches this handler first.
+  const standDown = state.standDown;
+  if (standDown !== undefined) {
+    return `incident ${state.incidentId} was stood down by ${standDown.by} at ${standDown.at}, so its gates take no decisions`;
+  }
   const problem = openGateProblem(state, input);
   const open = state.openGate;
   if (problem !== undefined || open === undefined) return problem ?? `gate ${input.gate} is not open`;

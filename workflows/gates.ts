@@ -166,12 +166,13 @@ function nextWakeMs(open: OpenGate): number {
 
 async function waitForDecision(state: IncidentState, open: OpenGate, options: GateOptions): Promise<GateResult> {
   for (;;) {
-    if (open.decided) {
-      return closeGate(state, open.decided, open.purpose);
-    }
+    // A stand-down accepted in the same workflow task as a decision wins, so no containment follows it.
     if (state.standDown) {
       const reason = 'the incident was stood down';
       return closeGate(state, { gate: open.gate, status: 'skipped', at: nowIso(), reason }, open.purpose);
+    }
+    if (open.decided) {
+      return closeGate(state, open.decided, open.purpose);
     }
     if (open.severity !== state.severity) {
       const changed = applySeverityChange(state, open, open.askReason);

@@ -2,11 +2,13 @@ import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo
 import type { AlertBatch } from '../domain/incident';
 import type { IncidentLimits, IncidentResult, IncidentWorkflowInput } from '../domain/response';
 import { flushAlertBodies } from './alert-bodies';
+import { receiveAlertSignal } from './alert-signal';
 import { escalateSeverity, holdLateAlerts, ingestBatch } from './alerts';
 import { watchClocks } from './clocks';
 import { decideGate, validateDecisionInput } from './gate-decisions';
 import { alertsSignal, decideGateUpdate, standDownUpdate, statusQuery } from './messages';
 import { nextIncidentInput } from './next-incident';
+import { newRatingState, rateQueuedAlerts } from './playbook-rating';
 import { resumePages } from './notify';
 import { publishIncident } from './search-attributes';
 import type { StageContext } from './stage-context';
@@ -65,6 +67,8 @@ function initialState(input: IncidentWorkflowArgs): IncidentState {
     openedAt,
     dryRun: input.dryRun ?? false,
     limits: { ...defaultLimits, ...input.limits },
+    // A playbook given in the input rates every alert; a selected one gives way to a stronger playbook.
+    ...(input.playbook === undefined ? { playbookRating: newRatingState() } : {}),
     severityHistory: [],
     alerts: {
       samples: [],
@@ -126,7 +130,7 @@ function startState(input: IncidentWorkflowArgs): IncidentState {
 }
 
 function registerHandlers(state: IncidentState): void {
-  setHandler(alertsSignal, (batch) => onAlerts(state, batch));
+  setHandler(alertsSignal, (payload) => receiveAlertSignal(state, payload, (batch) => onAlerts(state, batch)));
   setHandler(statusQuery, () => incidentStatus(state));
   setHandler(decideGateUpdate, (input) => decideGate(state, input), { validator: validateDecisionInput });
   setHandler(standDownUpdate, (input) => requestStandDown(state, input), { validator: validateStandDownInput });
@@ -161,6 +165,7 @@ export async function incidentWorkflow(input: IncidentWorkflowArgs): Promise<Inc
   const state = input.continued ?? startState(input);
   registerHandlers(state);
   watchClocks(state);
+  void rateQueuedAlerts(state);
   if (input.continued !== undefined) resumePages(state);
   publishIncident(state);
 

@@ -101,6 +101,13 @@ export interface IncidentStatus {
   resolvedCount: number;
   redeliveries: number;
   rules: string[];
+  /**
+   * Why the list of users who triggered the incident is incomplete: `forbidTriggerer` gates then forbid only
+   * the users recorded before it filled up.
+   */
+  triggerersIncomplete?: string;
+  /** `alerts` signals dropped because their payload was not a valid alert batch. */
+  invalidAlertSignals: number;
   /** Rejected decision and stand-down attempts. */
   rejectedAttempts: number;
   standDown?: { by: string; channel: DecisionChannel; at: string; reason: string; liftContainment: boolean };

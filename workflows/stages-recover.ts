@@ -1,14 +1,14 @@
 import { condition } from '@temporalio/workflow';
 import { parseDurationMs } from '../domain/duration';
 import { keepContainment, runCompensation } from './compensation';
-import { runContainment } from './containment';
+import { runAdoptedSteps, runContainment } from './containment';
 import { runGate } from './gates';
 import { page } from './notify';
 import { enterPhase } from './phase';
 import { rollOutTrustedImages } from './rollout';
 import type { StageContext } from './stage-context';
 import { afterContainment } from './stages-retry';
-import type { Stage } from './state';
+import type { IncidentState, Stage } from './state';
 import { addMs, msUntil, nowIso, record } from './timeline';
 
 /** Eradicate and clean: remove the threat when isolation was approved. */
@@ -20,6 +20,8 @@ export async function eradicate(context: StageContext): Promise<Stage> {
     state.outcome ??= 'closed without containment';
     return 'report';
   }
+  // Isolation steps of a playbook adopted after isolation ran come first, so the pod is cut off before it goes.
+  await runAdoptedSteps(state, 'isolate');
   await runContainment(state, 'eradicate');
   if (state.failedSteps.some((failed) => failed.phase === 'eradicate')) {
     state.retryPhase = 'eradicate';
@@ -28,24 +30,47 @@ export async function eradicate(context: StageContext): Promise<Stage> {
   return afterContainment(state);
 }
 
-/** Waits until no new firing alert has arrived for the playbook's quiet period; each one restarts it. */
+function switchCount(state: IncidentState): number {
+  return state.playbookRating?.switches.length ?? 0;
+}
+
+/** Runs the steps that a playbook adopted during the quiet period adds, first isolation, then eradication. */
+async function runStepsOfAdoptedPlaybook(state: IncidentState): Promise<void> {
+  await runAdoptedSteps(state, 'isolate');
+  await runAdoptedSteps(state, 'eradicate');
+}
+
+/**
+ * Waits until no new firing alert has arrived for the playbook's quiet period; each one restarts it. A
+ * playbook adopted meanwhile runs its missing containment steps and sets the length of the period.
+ */
 export async function quietPeriod(context: StageContext): Promise<Stage> {
   const { state } = context;
-  const quietMs = parseDurationMs(state.playbook?.restore.quietPeriod ?? '0s');
+  const quietPeriodOf = () => state.playbook?.restore.quietPeriod ?? '0s';
   if (state.quietSince === undefined) {
     state.quietSince = nowIso();
     state.alerts.sinceQuiet = 0;
-    record(state, 'note', `quiet period of ${state.playbook?.restore.quietPeriod ?? '0s'} started`);
+    record(state, 'note', `quiet period of ${quietPeriodOf()} started`);
   }
+  // Starts unequal, so a run that continued as new also runs what an earlier adoption left to do.
+  let switches = -1;
   for (;;) {
     if (state.standDown) return 'standDown';
-    const quietUntil = addMs(state.quietSince, quietMs);
+    if (switchCount(state) !== switches) {
+      switches = switchCount(state);
+      await runStepsOfAdoptedPlaybook(state);
+    }
+    const quietUntil = addMs(state.quietSince, parseDurationMs(quietPeriodOf()));
     if (msUntil(quietUntil) === 0) return 'restoreGate';
     await context.checkpoint();
 
     const seen = state.alerts.sinceQuiet;
     const alerted = await condition(
-      () => state.alerts.sinceQuiet !== seen || state.standDown !== undefined || context.shouldContinue(),
+      () =>
+        state.alerts.sinceQuiet !== seen ||
+        state.standDown !== undefined ||
+        switchCount(state) !== switches ||
+        context.shouldContinue(),
       Math.max(1, msUntil(quietUntil)),
     );
     if (alerted && state.alerts.sinceQuiet !== seen) {

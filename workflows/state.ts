@@ -14,6 +14,7 @@ import type {
   TimelineEntry,
 } from '../domain/response';
 import type { InverseStep } from './compensation';
+import type { PlaybookRatingState } from './playbook-rating';
 
 /** Step of the workflow that a continued run resumes at; each stage boundary is a safe point. */
 export type Stage =
@@ -95,8 +96,13 @@ export interface AlertLedger {
   /** Distinct users named by alerts, for `forbidTriggerer`. */
   triggerers: string[];
   triggererBytes: number;
-  /** Set when some triggering users are unknown, with the reason; `forbidTriggerer` gates then accept nobody. */
+  /**
+   * Set when some triggering users are unknown, with the reason. `forbidTriggerer` gates then forbid only the
+   * users in `triggerers`.
+   */
   triggerersIncomplete?: string;
+  /** `alerts` signals dropped because their payload was not a valid alert batch. */
+  invalidSignals?: number;
   mitre: { techniques: string[]; tactics: string[] };
   /** Raw bodies of sampled alerts not yet given to `storeAlertBodies`. */
   pendingBodies: unknown[];
@@ -132,6 +138,8 @@ export interface IncidentState {
   dryRun: boolean;
   limits: IncidentLimits;
   playbook?: Playbook;
+  /** Rating of later alerts by the playbook that would claim them; absent when the workflow input gave the playbook. */
+  playbookRating?: PlaybookRatingState;
   severity?: Severity;
   severityHistory: IncidentRecord['severityHistory'];
   target?: TargetRef;
@@ -164,6 +172,7 @@ export interface IncidentState {
   retryPhase?: ContainmentPhase;
   /** Times a person was asked whether to retry failed containment steps. */
   containmentRetries: number;
+  /** Artefact references, bounded by `maxEvidenceRefBytes`, and the custody chain head with the most entries. */
   evidence?: IncidentRecord['evidence'];
   quietSince?: string;
   /** Set when the restore step began undoing containment. */

@@ -85,6 +85,8 @@ export function incidentStatus(state: IncidentState): IncidentStatus {
     resolvedCount: state.alerts.resolvedCount,
     redeliveries: state.alerts.redeliveries,
     rules: state.alerts.rules,
+    triggerersIncomplete: state.alerts.triggerersIncomplete,
+    invalidAlertSignals: state.alerts.invalidSignals ?? 0,
     rejectedAttempts: state.rejectedAttempts,
     ...standDownView(state),
     openedAt: state.openedAt,

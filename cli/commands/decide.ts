@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { decideGateInputSchema, gateDecisionSchema, gateNameSchema, maxReasonLength } from '../../domain/incident';
 import { connectClient, temporalSettingsFromEnv } from '../../workers/temporal';
 import { decideGateUpdate } from '../../workflows/messages';
+import { printable } from '../playbooks/terminal-text';
 
 /** Output and Temporal access of the incident commands; tests replace both. */
 export interface IncidentCommandDeps {
@@ -109,7 +110,7 @@ async function decide(
     ...(options.imageDigest === undefined ? {} : { imageDigest: options.imageDigest }),
   });
   if (!parsed.success) {
-    deps.err(`firebreak: invalid decision: ${invalidInputMessage(parsed.error)}`);
+    deps.err(printable(`firebreak: invalid decision: ${invalidInputMessage(parsed.error)}`));
     return 1;
   }
   const client = await deps.connect();
@@ -118,13 +119,15 @@ async function decide(
     const result = await handle.executeUpdate(decideGateUpdate, { args: [parsed.data] });
     const waiting = result.status === 'open' ? ' (the gate waits for a second approver)' : '';
     deps.out(
-      `gate ${result.gate} of ${incidentId}: ${result.status} by ${result.decider} via cli at ${result.at}${waiting}`,
+      printable(
+        `gate ${result.gate} of ${incidentId}: ${result.status} by ${result.decider} via cli at ${result.at}${waiting}`,
+      ),
     );
     return 0;
   } catch (error) {
     const reason = decisionFailure(error, incidentId);
     if (reason === undefined) throw error;
-    deps.err(`firebreak: decision rejected: ${reason}`);
+    deps.err(printable(`firebreak: decision rejected: ${reason}`));
     return 1;
   } finally {
     await client.connection.close();

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { GateName } from '../../domain/incident';
 import type { TimelineEntry } from '../../domain/response';
 import { decideGateUpdate, statusQuery, type IncidentStatus } from '../../workflows/messages';
+import { printable } from '../playbooks/terminal-text';
 import { decisionFailure } from './decide';
 
 /** The workflow result, checked at the edge because it crosses from Temporal into the CLI. */
@@ -43,10 +44,11 @@ const maxErrorLength = 200;
 
 /** Formats one timeline entry as a line. An error entry also shows the error it recorded, cut to 200 characters. */
 function entryLine(entry: TimelineEntry): string {
-  if (entry.kind !== 'error') return `  ${clockTime(entry.at)}  ${entry.summary}`;
+  const summary = printable(entry.summary);
+  if (entry.kind !== 'error') return `  ${clockTime(entry.at)}  ${summary}`;
   const recorded = entry.data?.['error'];
-  const detail = typeof recorded === 'string' ? ` (${recorded.slice(0, maxErrorLength)})` : '';
-  return `  ${clockTime(entry.at)}  error: ${entry.summary}${detail}`;
+  const detail = typeof recorded === 'string' ? ` (${printable(recorded.slice(0, maxErrorLength))})` : '';
+  return `  ${clockTime(entry.at)}  error: ${summary}${detail}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import { custodyHeadOfRecord, type ChainAnchor } from '../../activities/evidence
 import { defaultEvidenceDir, LocalEvidenceStore } from '../../activities/evidence/store';
 import { verifyIncidentEvidence, type VerifyResult } from '../../activities/evidence/verify';
 import { defaultReportDir, reportPaths } from '../../activities/report';
+import { printable, printableJson } from '../playbooks/terminal-text';
 
 export interface CommandOutput {
   out: (text: string) => void;
@@ -101,7 +102,7 @@ export async function verifyCommand(
   }
 
   if (options.json) {
-    output.out(JSON.stringify(result, null, 2));
+    output.out(printableJson(JSON.stringify(result, null, 2)));
   } else if (result.ok) {
     output.out(
       `${incidentId}: verified ${result.entries} custody entries in ${result.manifestPath}; every artefact matches its hash`,
@@ -111,7 +112,7 @@ export async function verifyCommand(
     for (const problem of result.problems) {
       const line =
         problem.lineNumber === undefined ? '' : ` (${problemFile(problem.artefact)} line ${problem.lineNumber})`;
-      output.out(`MISMATCH ${problem.artefact}${line}: ${problem.problem}`);
+      output.out(`MISMATCH ${printable(problem.artefact)}${printable(line)}: ${printable(problem.problem)}`);
     }
     output.err(
       `${incidentId}: verification failed with ${result.problems.length} problem(s) in ${result.manifestPath}`,

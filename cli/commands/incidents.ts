@@ -6,6 +6,7 @@ import { severitySchema } from '../../domain/alert';
 import { maxReasonLength, phaseSchema, standDownInputSchema } from '../../domain/incident';
 import { incidentSearchAttributes as names } from '../../domain/search-attributes';
 import { standDownUpdate, statusQuery, type IncidentStatus, type StandDownResult } from '../../workflows/messages';
+import { printable, printableJson } from '../playbooks/terminal-text';
 import {
   decisionFailure,
   defaultIncidentCommandDeps,
@@ -16,16 +17,46 @@ import {
 } from './decide';
 
 /** Kubernetes namespace names: RFC 1123 labels, so they are safe inside a visibility query string. */
-const namespaceFilterSchema = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a namespace name');
+const namespaceFilterSchema = z
+  .string()
+  .max(63, 'expected a Kubernetes namespace name of at most 63 characters')
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    "expected a Kubernetes namespace name: lowercase letters, digits and '-', starting and ending with a letter or digit",
+  );
 
 const listOptionsSchema = z.object({
   phase: phaseSchema.optional(),
   severity: severitySchema.optional(),
   namespace: namespaceFilterSchema.optional(),
   json: z.boolean().optional(),
-  limit: z.coerce.number().int().positive().default(100),
+  limit: z.coerce
+    .number({ error: 'expected a whole number' })
+    .int('expected a whole number')
+    .positive('expected a number of at least 1')
+    .default(100),
 });
 type ListOptions = z.infer<typeof listOptionsSchema>;
+
+/** Command-line option of each list filter, for error messages. */
+const listOptionNames: Record<string, string> = {
+  phase: '--phase',
+  severity: '--severity',
+  namespace: '--namespace',
+  limit: '--limit',
+};
+
+/** Describes each invalid list option on one line: the option, the value given, and what is allowed. */
+function invalidListOptionLines(error: z.ZodError, raw: unknown): string[] {
+  const rawOptions =
+    typeof raw === 'object' && raw !== null ? new Map(Object.entries(raw)) : new Map<string, unknown>();
+  return error.issues.map((issue) => {
+    const field = String(issue.path[0] ?? 'options');
+    const value = rawOptions.get(field);
+    const quotedValue = value === undefined ? '' : ` ${JSON.stringify(String(value))}`;
+    return `firebreak: invalid ${listOptionNames[field] ?? field}${quotedValue}: ${issue.message}`;
+  });
+}
 
 /**
  * Visibility query for incidents. A long incident continues as new several times, and only its latest run
@@ -99,16 +130,18 @@ export async function listIncidents(client: Client, options: ListOptions): Promi
 function renderList(entries: IncidentListEntry[]): string {
   if (entries.length === 0) return 'no incidents match';
   const header = ['INCIDENT', 'SEV', 'PHASE', 'GATE', 'ALERTS', 'NAMESPACE', 'WORKLOAD', 'STATUS'];
-  const rows = entries.map((entry) => [
-    entry.incidentId,
-    entry.severity ?? '-',
-    entry.phase ?? '-',
-    entry.gate ?? '-',
-    String(entry.alertCount ?? '-'),
-    entry.namespace ?? '-',
-    entry.workload ?? '-',
-    entry.status,
-  ]);
+  const rows = entries.map((entry) =>
+    [
+      entry.incidentId,
+      entry.severity ?? '-',
+      entry.phase ?? '-',
+      entry.gate ?? '-',
+      String(entry.alertCount ?? '-'),
+      entry.namespace ?? '-',
+      entry.workload ?? '-',
+      entry.status,
+    ].map(printable),
+  );
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
   );
@@ -152,7 +185,11 @@ function renderStandDown(status: IncidentStatus): string[] {
   return lines;
 }
 
-/** Renders the result of the `status` query for a person. */
+/**
+ * Renders the result of the `status` query for a person. Every line passes through `printable`, because
+ * alert texts, reasons and names come from outside: a control character in them is shown escaped, so it
+ * can neither act on the terminal nor start a line of its own.
+ */
 export function renderStatus(status: IncidentStatus): string {
   const target = status.target
     ? `${status.target.namespace}/${status.target.pod}`
@@ -162,6 +199,10 @@ export function renderStatus(status: IncidentStatus): string {
     `severity ${status.severity ?? '-'}, phase ${status.phase}, waiting gate ${status.waitingGate}${status.dryRun ? ', dry run' : ''}`,
     `playbook ${status.playbook ? `${status.playbook.name} v${status.playbook.version}` : '-'}, target ${target}`,
     `alerts ${status.alertCount} firing, ${status.resolvedCount} resolved (${status.redeliveries} redeliveries), rules ${status.rules.join(', ') || '-'}`,
+    ...(status.triggerersIncomplete
+      ? [`triggering users incomplete (${status.triggerersIncomplete}): forbidTriggerer forbids only those recorded`]
+      : []),
+    ...(status.invalidAlertSignals > 0 ? [`invalid alerts signals dropped: ${status.invalidAlertSignals}`] : []),
     `opened ${status.openedAt}${status.closedAt ? `, closed ${status.closedAt}: ${status.outcome ?? ''}` : ''}`,
     ...(status.previousRunId ? [`follows the closed run ${status.previousRunId}`] : []),
     ...renderStandDown(status),
@@ -170,7 +211,7 @@ export function renderStatus(status: IncidentStatus): string {
     `timeline (last ${status.timeline.length} of ${status.timelineLength}, ${status.rejectedAttempts} rejected attempts):`,
     ...status.timeline.map((entry) => `  ${entry.at} ${entry.kind.padEnd(8)} ${entry.summary}`),
   ];
-  return lines.join('\n');
+  return lines.map(printable).join('\n');
 }
 
 async function withClient<T>(deps: IncidentCommandDeps, run: (client: Client) => Promise<T>): Promise<T> {
@@ -186,11 +227,11 @@ async function show(deps: IncidentCommandDeps, id: string, json: boolean): Promi
   const incidentId = incidentIdArgument(id);
   try {
     const status = await withClient(deps, (client) => client.workflow.getHandle(incidentId).query(statusQuery));
-    deps.out(json ? JSON.stringify(status, null, 2) : renderStatus(status));
+    deps.out(json ? printableJson(JSON.stringify(status, null, 2)) : renderStatus(status));
     return 0;
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
-    deps.err(`firebreak: incident ${incidentId} not found`);
+    deps.err(printable(`firebreak: incident ${incidentId} not found`));
     return 1;
   }
 }
@@ -217,19 +258,19 @@ async function standDown(
     channel: 'cli',
   });
   if (!parsed.success) {
-    deps.err(`firebreak: invalid stand-down: ${invalidInputMessage(parsed.error)}`);
+    deps.err(printable(`firebreak: invalid stand-down: ${invalidInputMessage(parsed.error)}`));
     return 1;
   }
   try {
     const result = await withClient(deps, (client) =>
       client.workflow.getHandle(incidentId).executeUpdate(standDownUpdate, { args: [parsed.data] }),
     );
-    deps.out(standDownMessage(incidentId, result));
+    deps.out(printable(standDownMessage(incidentId, result)));
     return 0;
   } catch (error) {
     const reason = decisionFailure(error, incidentId);
     if (reason === undefined) throw error;
-    deps.err(`firebreak: stand-down rejected: ${reason}`);
+    deps.err(printable(`firebreak: stand-down rejected: ${reason}`));
     return 1;
   }
 }
@@ -250,9 +291,15 @@ export function registerIncidentCommands(
     .option('--limit <count>', 'print at most this many incidents', '100')
     .option('--json', 'print JSON')
     .action(async (raw: unknown) => {
-      const options = listOptionsSchema.parse(raw);
+      const parsed = listOptionsSchema.safeParse(raw);
+      if (!parsed.success) {
+        invalidListOptionLines(parsed.error, raw).forEach((line) => deps.err(printable(line)));
+        process.exitCode = 1;
+        return;
+      }
+      const options = parsed.data;
       const entries = await withClient(deps, (client) => listIncidents(client, options));
-      deps.out(options.json ? JSON.stringify(entries, null, 2) : renderList(entries));
+      deps.out(options.json ? printableJson(JSON.stringify(entries, null, 2)) : renderList(entries));
       process.exitCode = 0;
     });
 

@@ -10,6 +10,7 @@ import {
   reportPaths,
 } from '../../activities/report';
 import { defaultEvidenceDir, LocalEvidenceStore } from '../../activities/evidence/store';
+import { printableJson } from '../playbooks/terminal-text';
 import type { CommandOutput } from './evidence';
 
 const processOutput: CommandOutput = {
@@ -55,7 +56,8 @@ export async function reportCommand(
   try {
     const text = await reportText(incidentId, options);
     if (options.out) await writeFile(options.out, text.endsWith('\n') ? text : `${text}\n`);
-    else output.out(text.trimEnd());
+    // Markdown is escaped when built; C1 and bidi characters that JSON keeps raw are escaped for the terminal.
+    else output.out(printableJson(text.trimEnd()));
     return 0;
   } catch (error) {
     output.err(`firebreak report: ${error instanceof Error ? error.message : String(error)}`);
