@@ -10,7 +10,8 @@ import { repoRoot } from '../tools/lab/binaries';
 import { createDemoWorkload, demoNamespace } from '../tools/lab/demo';
 import { labNodes } from '../tools/lab/kube';
 import { startLab, stopLab, type Lab } from '../tools/lab/lab';
-import { labOperator, writeLabPlaybooks } from '../tools/lab/playbooks';
+import { startPagerDutyStandIn, type PagerDutyStandIn, type TriggerEvent } from '../tools/lab/pagerduty-stand-in';
+import { labOperator, labQuietPeriod, labWatchPeriod, writeLabPlaybooks } from '../tools/lab/playbooks';
 import { createActivities } from '../activities';
 import { buildIntakeServer } from './intake/server';
 import { activityDepsFromEnv, createFirebreakWorker } from './worker';
@@ -20,6 +21,8 @@ const dataDir = process.env.FIREBREAK_DATA_DIR ?? join(repoRoot, '.data');
 const temporalPort = 7233;
 const temporalUiPort = 8233;
 const intakePort = Number(process.env.FIREBREAK_INTAKE_PORT ?? 8787);
+/** Routing key variable that the shipped playbooks name for PagerDuty. */
+const routingKeyEnv = 'FIREBREAK_PAGERDUTY_ROUTING_KEY';
 const log = pino({ name: 'firebreak-dev', level: process.env.LOG_LEVEL ?? 'info' });
 
 /** Returns the kubeconfig path of the current context, or undefined when there is none. */
@@ -58,6 +61,27 @@ async function startKubernetes(lab: Lab): Promise<string> {
   return kube.kubeconfigPath;
 }
 
+/** Prints a page that reached the PagerDuty stand-in; the routing key is a secret, so it is not printed. */
+function printPage(event: TriggerEvent): void {
+  const { severity, summary } = event.payload;
+  process.stdout.write(
+    `[pagerduty stand-in] 202 for trigger event dedup_key=${event.dedup_key} severity=${severity}: ${summary}\n`,
+  );
+}
+
+/**
+ * Returns the playbook folder: FIREBREAK_PLAYBOOK_DIR as given, or the lab copy of the shipped playbooks with
+ * short periods and escalation sent to a PagerDuty stand-in, which this function starts.
+ */
+async function labPlaybooks(): Promise<{ directory: string; pagerDuty?: PagerDutyStandIn }> {
+  const given = process.env.FIREBREAK_PLAYBOOK_DIR;
+  if (given !== undefined) return { directory: given };
+  const pagerDuty = await startPagerDutyStandIn(printPage);
+  const options = { escalationUrl: pagerDuty.enqueueUrl };
+  const directory = writeLabPlaybooks(join(repoRoot, 'playbooks'), join(dataDir, 'playbooks'), options);
+  return { directory, pagerDuty };
+}
+
 async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const useLabCluster = currentKubeconfig() === undefined;
@@ -65,6 +89,7 @@ async function main(): Promise<void> {
   rmSync(join(dataDir, 'kube'), { recursive: true, force: true });
   const lab = await startLab({ dir: dataDir, kube: useLabCluster, temporalPort, temporalUiPort });
   const kubeconfig = await startKubernetes(lab);
+  const playbooks = await labPlaybooks();
 
   const env = {
     ...process.env,
@@ -73,9 +98,9 @@ async function main(): Promise<void> {
     FIREBREAK_TEMPORAL_UI_URL: `http://localhost:${temporalUiPort}`,
     FIREBREAK_EVIDENCE_DIR: process.env.FIREBREAK_EVIDENCE_DIR ?? join(dataDir, 'evidence'),
     FIREBREAK_REPORT_DIR: process.env.FIREBREAK_REPORT_DIR ?? join(dataDir, 'reports'),
-    FIREBREAK_PLAYBOOK_DIR:
-      process.env.FIREBREAK_PLAYBOOK_DIR ?? writeLabPlaybooks(join(repoRoot, 'playbooks'), join(dataDir, 'playbooks')),
+    FIREBREAK_PLAYBOOK_DIR: playbooks.directory,
     FIREBREAK_OPERATOR: process.env.FIREBREAK_OPERATOR ?? labOperator,
+    ...(playbooks.pagerDuty === undefined ? {} : { [routingKeyEnv]: playbooks.pagerDuty.routingKey }),
   };
   Object.assign(process.env, env);
   const settings = temporalSettingsFromEnv(env);
@@ -99,7 +124,7 @@ async function main(): Promise<void> {
   });
   const intakeUrl = await intake.listen({ host: '127.0.0.1', port: intakePort });
 
-  printWelcome({ lab, kubeconfig, useLabCluster, intakeUrl, token, tokenFile });
+  printWelcome({ lab, kubeconfig, useLabCluster, intakeUrl, token, tokenFile, pagerDuty: playbooks.pagerDuty });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -116,6 +141,7 @@ async function main(): Promise<void> {
     await workerRun.catch(() => undefined);
     await clientConnection.close();
     await workerConnection.close();
+    await playbooks.pagerDuty?.close();
     await stopLab(lab);
     process.exit(0);
   };
@@ -131,6 +157,7 @@ function printWelcome(info: {
   intakeUrl: string;
   token: string;
   tokenFile: string;
+  pagerDuty?: PagerDutyStandIn;
 }): void {
   const sample = join('deploy', 'examples', 'alerts', 'falcosidekick-terminal-shell.json');
   const kube = info.useLabCluster
@@ -145,13 +172,21 @@ Firebreak is running (Ctrl-C stops everything):
   Kubernetes          ${kube}
   Kubeconfig          ${info.kubeconfig}
   Server logs         ${info.lab.logDir}
-  Playbooks           ${process.env.FIREBREAK_PLAYBOOK_DIR} (lab copy: isolation automatic, ${labOperator} approves the other gates)
+  Playbooks           ${playbookLine(info.pagerDuty)}
+  Paging              ${info.pagerDuty ? `PagerDuty stand-in at ${info.pagerDuty.enqueueUrl} (prints each page it receives)` : 'as your playbooks set it'}
 
-Send a sample alert:
+Send a sample alert, or run the whole scenario with ./bin/firebreak demo:
 
   FIREBREAK_INTAKE_TOKEN_FILE=${info.tokenFile} ./bin/firebreak alert send ${sample}
 
 `);
+}
+
+function playbookLine(pagerDuty: PagerDutyStandIn | undefined): string {
+  const directory = process.env.FIREBREAK_PLAYBOOK_DIR ?? '';
+  if (pagerDuty === undefined) return directory;
+  const changes = `isolation automatic, ${labOperator} approves the other gates, quiet period ${labQuietPeriod}, watch ${labWatchPeriod}`;
+  return `${directory} (lab copy: ${changes})`;
 }
 
 main().catch((error: unknown) => {
