@@ -7,6 +7,7 @@ import { classifySeverity, selectPlaybook } from '../domain/playbook-match';
 import { builtinTriagePlaybook } from '../domain/playbook-triage';
 import type { SelectPlaybookResult } from '../domain/response';
 import { loadPlaybooks } from '../cli/playbooks/loader';
+import { PlaybookCache, type PlaybookLoad } from './playbooks-cache';
 
 const selectPlaybookInputSchema = z.object({ alert: alertSchema });
 
@@ -14,6 +15,11 @@ export interface PlaybookActivityDeps {
   /** Playbook directory; `FIREBREAK_PLAYBOOK_DIR` or `playbooks` when absent. */
   directory?: string;
   logger?: Logger;
+  /** Reads and validates the directory; `loadPlaybooks` when absent. Tests wrap it to count the loads. */
+  loadPlaybooks?: (directory: string) => Promise<Playbook[]>;
+  /** Age after which an unchanged directory is loaded again; one minute when absent. */
+  cacheMaxAgeMs?: number;
+  nowMs?: () => number;
 }
 
 /** Returns the playbook directory: `FIREBREAK_PLAYBOOK_DIR`, else `playbooks`. */
@@ -22,24 +28,32 @@ export function playbookDirectory(env: Record<string, string | undefined> = proc
 }
 
 /**
- * Builds `selectPlaybook`. It reads the directory on every call, so a changed playbook applies to the
- * next incident; an incident already running keeps the copy it pinned. When the directory has an
+ * Builds `selectPlaybook`. Each call compares the directory's file signature (names, sizes, times) with the
+ * one of the cached load and loads the playbooks again when it changed. A changed playbook therefore applies
+ * to the next incident, and an incident already running keeps the copy it pinned. When the directory has an
  * invalid playbook, the alert goes to the built-in triage playbook, which waits for a person's decision
  * before any action, so a broken file never drops an incident.
  */
 export function createPlaybookActivities(deps: PlaybookActivityDeps = {}) {
   const directory = deps.directory ?? playbookDirectory();
   const logger = deps.logger ?? pino({ name: 'firebreak-playbooks' });
+  const load = deps.loadPlaybooks ?? loadPlaybooks;
 
-  async function loadOrTriage(): Promise<{ playbooks: Playbook[]; problem?: string }> {
+  async function loadOrTriage(): Promise<PlaybookLoad> {
     try {
-      return { playbooks: await loadPlaybooks(directory) };
+      return { playbooks: await load(directory) };
     } catch (error) {
       const problem = error instanceof Error ? error.message : String(error);
       logger.error({ directory, error: problem }, 'playbook directory invalid, using the triage playbook');
       return { playbooks: [], problem };
     }
   }
+  const cache = new PlaybookCache({
+    directory,
+    load: loadOrTriage,
+    ...(deps.cacheMaxAgeMs === undefined ? {} : { maxAgeMs: deps.cacheMaxAgeMs }),
+    ...(deps.nowMs === undefined ? {} : { nowMs: deps.nowMs }),
+  });
 
   async function selectPlaybookActivity(raw: unknown): Promise<SelectPlaybookResult> {
     const parsed = selectPlaybookInputSchema.safeParse(raw);
@@ -48,7 +62,7 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps = {}) {
       throw ApplicationFailure.create({ message, type: 'InvalidInput', nonRetryable: true });
     }
     const { alert } = parsed.data;
-    const { playbooks, problem } = await loadOrTriage();
+    const { playbooks, problem } = await cache.get();
     const selection = problem === undefined ? selectPlaybook(alert, playbooks) : undefined;
     const playbook = selection?.playbook ?? builtinTriagePlaybook;
     const severity = classifySeverity(alert, playbook);

@@ -3,6 +3,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import pino from 'pino';
 import { z } from 'zod';
 import { createActivities, type ActivityDeps } from '../activities';
+import { DEFAULT_RATE_LIMIT } from '../activities/kubernetes';
 import { createSlackWebClient } from '../activities/notify/slack';
 import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from './temporal';
 
@@ -15,7 +16,18 @@ export interface FirebreakWorkerOptions {
   /** Prebuilt workflow bundle; when absent the worker bundles `workflows/` at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
+  /** Incidents kept in the sticky cache; `DEFAULT_MAX_CACHED_WORKFLOWS` when absent, 0 turns the cache off. */
+  maxCachedWorkflows?: number;
 }
+
+/**
+ * Incidents whose workflow state the worker keeps in memory between workflow tasks. An incident outside the
+ * cache is replayed from its history when its next signal, Update or activity result arrives. Without this
+ * bound, the Temporal TypeScript SDK 1.24 sizes the cache from the heap limit (2,395 workflows for a heap
+ * limit of 4,288 MiB). A cached incident took about 2 MiB of resident memory in `bench/open-gates.ts`, so
+ * that default exhausted the worker's memory with about 2,300 incidents open, and 250 take about 500 MiB.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
 
 /** Creates the worker; call `run()` on it and `shutdown()` to stop. */
 export async function createFirebreakWorker(options: FirebreakWorkerOptions): Promise<Worker> {
@@ -28,9 +40,16 @@ export async function createFirebreakWorker(options: FirebreakWorkerOptions): Pr
     taskQueue: options.taskQueue,
     activities: options.activities,
     ...workflows,
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     ...(options.identity === undefined ? {} : { identity: options.identity }),
   });
 }
+
+const positiveNumber = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, 'must be a positive number')
+  .transform(Number)
+  .refine((value) => value > 0, 'must be greater than 0');
 
 const workerEnvSchema = z.object({
   /** Path of a kubeconfig file; without it the in-cluster service account or ~/.kube/config is used. */
@@ -42,7 +61,31 @@ const workerEnvSchema = z.object({
   /** `true` runs every Kubernetes mutation as a server-side dry run. */
   FIREBREAK_FORCE_DRY_RUN: z.enum(['true', 'false']).default('false'),
   FIREBREAK_PLAYBOOK_DIR: z.string().min(1).default('playbooks'),
+  /** Sustained Kubernetes API requests per second of this worker; `DEFAULT_RATE_LIMIT.qps` when unset. */
+  FIREBREAK_KUBE_QPS: positiveNumber.optional(),
+  /** Kubernetes API requests allowed in a burst above the sustained rate; `DEFAULT_RATE_LIMIT.burst` when unset. */
+  FIREBREAK_KUBE_BURST: positiveNumber.optional(),
 });
+
+const workerTuningSchema = z.object({
+  FIREBREAK_MAX_CACHED_WORKFLOWS: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((count) => count === 0 || count >= 2, 'must be 0 (no cache) or at least 2')
+    .optional(),
+});
+
+/** Reads the worker's own settings (not the activities') from the environment. */
+export function workerTuningFromEnv(env: Record<string, string | undefined> = process.env): {
+  maxCachedWorkflows: number;
+} {
+  const parsed = workerTuningSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid worker settings in the environment:\n${z.prettifyError(parsed.error)}`);
+  }
+  return { maxCachedWorkflows: parsed.data.FIREBREAK_MAX_CACHED_WORKFLOWS ?? DEFAULT_MAX_CACHED_WORKFLOWS };
+}
 
 /** Loads the kubeconfig from KUBECONFIG, the in-cluster service account, or ~/.kube/config, in that order. */
 export function loadKubeConfig(): KubeConfig {
@@ -64,7 +107,13 @@ export function activityDepsFromEnv(settings: TemporalSettings, env = process.en
   const uiBase = `${settings.uiUrl ?? 'http://localhost:8233'}/namespaces/${settings.namespace}`;
   return {
     kubeConfig: loadKubeConfig(),
-    kubernetes: { forceDryRun: vars.FIREBREAK_FORCE_DRY_RUN === 'true' },
+    kubernetes: {
+      forceDryRun: vars.FIREBREAK_FORCE_DRY_RUN === 'true',
+      rateLimit: {
+        qps: vars.FIREBREAK_KUBE_QPS ?? DEFAULT_RATE_LIMIT.qps,
+        burst: vars.FIREBREAK_KUBE_BURST ?? DEFAULT_RATE_LIMIT.burst,
+      },
+    },
     slack: slackClient && {
       client: slackClient,
       temporalUiBaseUrl: uiBase,
@@ -84,6 +133,7 @@ async function main(): Promise<void> {
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     activities,
+    ...workerTuningFromEnv(),
   });
   log.info(
     { address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue },

@@ -42,8 +42,8 @@ function storedObject(value: unknown): StoredObject {
   return parsed.success ? parsed.data : {};
 }
 
-/** Returns the plugin policy kinds that API discovery lists, an empty list on a cluster without Cilium or Calico. */
-export async function servedCniPolicyKinds(clients: KubeClients): Promise<CniPolicyKind[]> {
+/** Reads API discovery for the plugin policy kinds; an empty list on a cluster without Cilium or Calico. */
+export async function discoverCniPolicyKinds(clients: KubeClients): Promise<CniPolicyKind[]> {
   const served: CniPolicyKind[] = [];
   for (const kind of [CILIUM_POLICY, CALICO_POLICY]) {
     const body = await clients.discover(`/apis/${kind.group}/${kind.version}`);
@@ -51,6 +51,50 @@ export async function servedCniPolicyKinds(clients: KubeClients): Promise<CniPol
     if (parsed.success && parsed.data.resources.some((resource) => resource.name === kind.plural)) served.push(kind);
   }
   return served;
+}
+
+/**
+ * Five minutes: a plugin installed (or removed) while the worker runs shows in quarantines that start at
+ * most this long later. Until then a new quarantine gets the NetworkPolicy alone, which Cilium and Calico
+ * both enforce.
+ */
+export const CNI_DISCOVERY_MAX_AGE_MS = 5 * 60_000;
+
+interface DiscoveryEntry {
+  discoveredAtMs: number;
+  kinds: Promise<CniPolicyKind[]>;
+}
+
+/** Discovery results per set of API clients: a worker process sends discovery requests once per maximum age. */
+const discoveries = new WeakMap<KubeClients, DiscoveryEntry>();
+
+export interface CniDiscoveryOptions {
+  nowMs?: number;
+  maxAgeMs?: number;
+}
+
+/**
+ * Returns the plugin policy kinds that API discovery lists, from a cached discovery of these clients when it
+ * is younger than the maximum age. Concurrent callers share one discovery, and a failed one is not kept.
+ */
+export async function servedCniPolicyKinds(
+  clients: KubeClients,
+  options: CniDiscoveryOptions = {},
+): Promise<CniPolicyKind[]> {
+  const nowMs = options.nowMs ?? Date.now();
+  const maxAgeMs = options.maxAgeMs ?? CNI_DISCOVERY_MAX_AGE_MS;
+  const cached = discoveries.get(clients);
+  if (cached !== undefined && nowMs - cached.discoveredAtMs < maxAgeMs) {
+    return cached.kinds;
+  }
+  const entry: DiscoveryEntry = { discoveredAtMs: nowMs, kinds: discoverCniPolicyKinds(clients) };
+  discoveries.set(clients, entry);
+  try {
+    return await entry.kinds;
+  } catch (error) {
+    if (discoveries.get(clients) === entry) discoveries.delete(clients);
+    throw error;
+  }
 }
 
 /**

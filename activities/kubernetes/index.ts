@@ -13,7 +13,7 @@ import { pauseRollout, restoreWorkload, resumeRollout } from './workload';
 
 export interface KubernetesActivityDeps {
   kubeConfig: KubeConfig;
-  /** Client-side request rate; 20 requests per second with bursts of 40 when unset. */
+  /** Client-side request rate; `DEFAULT_RATE_LIMIT` when unset. */
   rateLimit?: RateLimit;
   /** Called with every request before it is sent; tests use it to prove what the activities asked for. */
   recorder?: KubeRequestRecorder;

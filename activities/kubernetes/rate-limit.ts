@@ -4,8 +4,14 @@ export interface RateLimit {
   burst: number;
 }
 
-/** 20 requests per second with bursts of 40, four times client-go's defaults (`rest.DefaultQPS` 5, `DefaultBurst` 10). */
-export const DEFAULT_RATE_LIMIT: RateLimit = { qps: 20, burst: 40 };
+/**
+ * 100 requests per second with bursts of 200. Resolving and quarantining one pod takes up to about ten
+ * requests, so 100 simultaneous quarantines need about 1,000: the burst and eight more seconds. The API
+ * server admits 600 requests in flight by default (`--max-requests-inflight` 400 plus
+ * `--max-mutating-requests-inflight` 200), far more than one worker keeps open at this rate. Set
+ * `FIREBREAK_KUBE_QPS` and `FIREBREAK_KUBE_BURST` lower for a small or shared control plane.
+ */
+export const DEFAULT_RATE_LIMIT: RateLimit = { qps: 100, burst: 200 };
 
 /**
  * Token bucket that spaces out requests so bulk containment (a drain, a quarantine of many pods) does not

@@ -51,6 +51,8 @@ export interface HarnessOptions {
 export interface TemporalCallCount {
   inFlight: number;
   maxInFlight: number;
+  /** Describe calls sent so far. */
+  describes: number;
 }
 
 /** Builds a client interceptor that counts the workflow calls in flight, so tests can observe the intake's concurrency. */
@@ -65,7 +67,10 @@ function countingInterceptor(count: TemporalCallCount): WorkflowClientIntercepto
     }
   };
   return {
-    describe: (input, next) => counted(() => next(input)),
+    describe: (input, next) => {
+      count.describes += 1;
+      return counted(() => next(input));
+    },
     signalWithStart: (input, next) => counted(() => next(input)),
     signal: (input, next) => counted(() => next(input)),
   };
@@ -110,7 +115,7 @@ export async function startIntakeHarness(options: HarnessOptions = {}): Promise<
   const taskQueue = `intake-test-${randomUUID()}`;
   const connection = await Connection.connect({ address });
   const namespace = options.namespace ?? (await createTestNamespace(connection));
-  const temporalCalls: TemporalCallCount = { inFlight: 0, maxInFlight: 0 };
+  const temporalCalls: TemporalCallCount = { inFlight: 0, maxInFlight: 0, describes: 0 };
   const client = new Client({
     connection,
     namespace,

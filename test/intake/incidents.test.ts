@@ -110,6 +110,39 @@ describe('incident start', () => {
     expect(status.alertIds).toEqual(['c1000000-0000-4000-8000-000000000002']);
   });
 
+  test('new incident starts without a describe call', async () => {
+    const event = {
+      ...terminalShell,
+      uuid: 'c3000000-0000-4000-8000-000000000001',
+      output_fields: { ...terminalShell.output_fields, cluster: 'one-round-trip-cluster' },
+    };
+    const describesBefore = intake.temporalCalls.describes;
+
+    const answer = await postAccepted('/v1/alerts/falco', event);
+
+    expect(answer.accepted).toBe(1);
+    expect(intake.temporalCalls.describes).toBe(describesBefore);
+    const status = await intake.status(answer.workflowId, answer.runId);
+    expect(status.previousRunId).toBeNull();
+  });
+
+  test('alert to a running incident sends no describe call', async () => {
+    const withCluster = (uuid: string) => ({
+      ...terminalShell,
+      uuid,
+      output_fields: { ...terminalShell.output_fields, cluster: 'running-incident-cluster' },
+    });
+    const first = await postAccepted('/v1/alerts/falco', withCluster('c4000000-0000-4000-8000-000000000001'));
+    const describesBefore = intake.temporalCalls.describes;
+
+    const second = await postAccepted('/v1/alerts/falco', withCluster('c4000000-0000-4000-8000-000000000002'));
+
+    expect(second.runId).toBe(first.runId);
+    expect(intake.temporalCalls.describes).toBe(describesBefore);
+    const status = await intake.status(second.workflowId, second.runId);
+    expect(status.alertIds).toEqual(['c4000000-0000-4000-8000-000000000001', 'c4000000-0000-4000-8000-000000000002']);
+  });
+
   test('redelivery to a closed incident is answered from the cache', async () => {
     const event = {
       ...terminalShell,

@@ -1,4 +1,9 @@
-import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  isGrpcServiceError,
+  type Client,
+} from '@temporalio/client';
 import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
 import type { Alert, AlertSummary } from '../../domain/alert';
 import { ownerWorkloadOf } from '../../domain/fingerprint';
@@ -124,48 +129,73 @@ export interface SignalOptions {
 /**
  * Adds a batch to the incident of `fingerprint`, starting the incident when none is running.
  *
- * Id policies: `USE_EXISTING` sends the signal to a running incident. `ALLOW_DUPLICATE` lets a new run start
- * under the same workflow id after the previous incident closed (the workflow completes when its incident
- * closes), so late alerts open a new incident instead of being rejected. The latest run is described first:
- * when it is closed, its run id goes into the start arguments as `previousRunId`, linking the new incident to
- * the old one. A run that closes between the describe call and the signal starts a new incident without that
- * link.
+ * The first signalWithStart uses `REJECT_DUPLICATE`: it signals a running incident (`USE_EXISTING`) or
+ * starts the first one, in one round trip. Temporal rejects it only when the workflow id belongs to a closed
+ * run. The intake then describes the latest run and starts a new incident with `ALLOW_DUPLICATE`, whose start
+ * arguments name the closed run as `previousRunId`. Late alerts thus open a new incident linked to the old one
+ * instead of being rejected. A run that closes between the describe call and the signal starts a new incident
+ * without that link.
  */
 export async function signalIncident(
   options: SignalOptions,
   fingerprint: string,
   batch: AlertBatch,
 ): Promise<IncidentRef> {
-  const { client } = options;
   const workflowId = incidentWorkflowId(fingerprint);
   const firstAlert = batch.alerts.find((alert) => alert.status === 'firing') ?? batch.alerts[0];
   if (firstAlert === undefined) {
     throw new Error(`the batch for incident ${workflowId} carries no alert; a signal needs at least one`);
   }
-  const summary = summariseAlert(firstAlert);
+  const send = (previous: PreviousRun) => signalWithStartIncident(options, fingerprint, batch, firstAlert, previous);
   try {
-    return await client.withDeadline(Date.now() + options.deadlineMs, async () => {
-      const previousRunId = await closedRunIdOf(client, workflowId);
-      const start: IncidentStartInput = {
-        fingerprint,
-        firstAlert: summary,
-        ...(previousRunId ? { previousRunId } : {}),
-      };
-      const handle = await client.workflow.signalWithStart(incidentWorkflowType, {
-        workflowId,
-        taskQueue: options.taskQueue,
-        args: [start],
-        signal: alertsSignalName,
-        signalArgs: [batch],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: initialSearchAttributes(summary, batch.count),
-      });
-      return { workflowId, runId: handle.signaledRunId };
+    return await options.client.withDeadline(Date.now() + options.deadlineMs, async () => {
+      try {
+        return await send({ closedRunId: undefined, reusePolicy: 'REJECT_DUPLICATE' });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
+          throw error;
+        }
+      }
+      const closedRunId = await closedRunIdOf(options.client, workflowId);
+      return await send({ closedRunId, reusePolicy: 'ALLOW_DUPLICATE' });
     });
   } catch (error) {
     throw isTemporalUnreachable(error) ? new TemporalUnavailableError(error) : error;
   }
+}
+
+/** Previous run of the incident and the id reuse policy of one signalWithStart call. */
+interface PreviousRun {
+  /** Run id of the closed run that the new incident links to. */
+  closedRunId: string | undefined;
+  reusePolicy: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE';
+}
+
+async function signalWithStartIncident(
+  options: SignalOptions,
+  fingerprint: string,
+  batch: AlertBatch,
+  firstAlert: Alert,
+  previous: PreviousRun,
+): Promise<IncidentRef> {
+  const workflowId = incidentWorkflowId(fingerprint);
+  const summary = summariseAlert(firstAlert);
+  const start: IncidentStartInput = {
+    fingerprint,
+    firstAlert: summary,
+    ...(previous.closedRunId ? { previousRunId: previous.closedRunId } : {}),
+  };
+  const handle = await options.client.workflow.signalWithStart(incidentWorkflowType, {
+    workflowId,
+    taskQueue: options.taskQueue,
+    args: [start],
+    signal: alertsSignalName,
+    signalArgs: [batch],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: previous.reusePolicy,
+    typedSearchAttributes: initialSearchAttributes(summary, batch.count),
+  });
+  return { workflowId, runId: handle.signaledRunId };
 }
 
 /**

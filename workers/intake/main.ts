@@ -24,7 +24,7 @@ export const intakeEnvSchema = z
       .positive()
       .default(1024 * 1024),
     FIREBREAK_INTAKE_MAX_ALERTS_PER_REQUEST: z.coerce.number().int().positive().default(10_000),
-    FIREBREAK_INTAKE_MAX_SIGNALS_IN_FLIGHT: z.coerce.number().int().positive().default(16),
+    FIREBREAK_INTAKE_MAX_SIGNALS_IN_FLIGHT: z.coerce.number().int().positive().default(64),
     FIREBREAK_INTAKE_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
     FIREBREAK_INTAKE_DEAD_LETTER_DIR: z.string().min(1).default('.data/dead-letters'),
     FIREBREAK_INTAKE_ARCHIVE_DIR: z.string().min(1).default('.data/alert-bodies'),

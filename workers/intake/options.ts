@@ -28,8 +28,12 @@ export const intakeLimitsSchema = z
       .default(512 * 1024),
     /** Alerts that may wait for Temporal at once; above it requests get 503. */
     maxPendingAlerts: z.number().int().positive().default(20_000),
-    /** Incident signals (a describe call and a signalWithStart each) in flight at once per process. */
-    maxSignalsInFlight: z.number().int().positive().default(16),
+    /**
+     * Incident signals (one signalWithStart each) in flight at once per process. An alert waits for a free slot
+     * once Temporal completes fewer signals per second than this divided by the signal latency, so 64 keeps
+     * 100 alerts/s flowing with signals of up to about 600 ms.
+     */
+    maxSignalsInFlight: z.number().int().positive().default(64),
     /** `rawEvent` above this size is cut in the signal, and the full event text is archived. */
     maxRawEventBytes: z
       .number()
