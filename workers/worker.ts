@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { createActivities, type ActivityDeps } from '../activities';
 import { DEFAULT_RATE_LIMIT } from '../activities/kubernetes';
 import { createSlackWebClient } from '../activities/notify/slack';
+import { workerHealthSettingsFromEnv } from './health';
 import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from './temporal';
+import { installTemporalMetrics, startWorkerHealth } from './worker-health';
 
 /** Options of a Firebreak worker: the incident workflow and every activity, on one task queue. */
 export interface FirebreakWorkerOptions {
@@ -126,6 +128,9 @@ export function activityDepsFromEnv(settings: TemporalSettings, env = process.en
 async function main(): Promise<void> {
   const log = pino({ name: 'firebreak-worker' });
   const settings = temporalSettingsFromEnv();
+  const healthSettings = workerHealthSettingsFromEnv();
+  // The Temporal runtime is a process-wide singleton: install its metrics exporter before the first connection.
+  installTemporalMetrics(healthSettings.temporalMetrics, log);
   const connection = await NativeConnection.connect(connectionOptions(settings));
   const activities = createActivities(activityDepsFromEnv(settings));
   const worker = await createFirebreakWorker({
@@ -135,6 +140,11 @@ async function main(): Promise<void> {
     activities,
     ...workerTuningFromEnv(),
   });
+  const healthPort = healthSettings.health.port;
+  const health =
+    healthPort === undefined
+      ? undefined
+      : await startWorkerHealth(worker, connection, { ...healthSettings.health, port: healthPort, logger: log });
   log.info(
     { address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue },
     'worker started',
@@ -142,6 +152,7 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    await health?.close();
     await connection.close();
     log.info('worker stopped');
   }

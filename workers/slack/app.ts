@@ -1,5 +1,5 @@
 import { Server } from 'node:http';
-import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { registerGateClicks } from './gate-clicks';
@@ -45,6 +45,8 @@ export interface SlackAppHandle {
   /** Checks the bot token with auth.test, then listens (HTTP) or connects (Socket Mode). */
   start(): Promise<{ url?: string }>;
   stop(): Promise<void>;
+  /** True while the HTTP receiver listens (HTTP mode) or the Socket Mode WebSocket is open (Socket Mode). */
+  isReady(): boolean;
 }
 
 /** Adapts a pino logger to the logger interface that Bolt and the Slack WebClient take. */
@@ -77,6 +79,8 @@ export function buildSlackApp(options: SlackAppOptions): SlackAppHandle {
 
   let app: App;
   let receiver: HTTPReceiver | undefined;
+  let socketReceiver: SocketModeReceiver | undefined;
+  let server: Server | undefined;
   if (config.mode === 'http') {
     receiver = new HTTPReceiver({
       signingSecret: config.signingSecret,
@@ -86,7 +90,10 @@ export function buildSlackApp(options: SlackAppOptions): SlackAppHandle {
     guardSlackEndpoint(receiver, { ...config, logger });
     app = new App({ ...common, receiver });
   } else {
-    app = new App({ ...common, socketMode: true, appToken: config.appToken });
+    // Built here rather than by the App, so readiness can read the Socket Mode client's WebSocket state.
+    const installerOptions = { clientOptions };
+    socketReceiver = new SocketModeReceiver({ appToken: config.appToken, logger: boltLogger, installerOptions });
+    app = new App({ ...common, socketMode: true, appToken: config.appToken, receiver: socketReceiver });
   }
   registerGateClicks(app, { decisions: options.decisions, logger });
 
@@ -99,8 +106,9 @@ export function buildSlackApp(options: SlackAppOptions): SlackAppHandle {
         logger.info('Slack app connected over Socket Mode');
         return {};
       }
-      const server: unknown = await app.start({ port: config.port, host: config.host });
-      const address = server instanceof Server ? server.address() : null;
+      const started: unknown = await app.start({ port: config.port, host: config.host });
+      server = started instanceof Server ? started : undefined;
+      const address = server === undefined ? null : server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       const url = `http://${config.host}:${port}${config.endpointPath}`;
       logger.info({ url }, 'Slack app listening');
@@ -109,6 +117,11 @@ export function buildSlackApp(options: SlackAppOptions): SlackAppHandle {
     async stop() {
       await app.stop();
       logger.info('Slack app stopped');
+    },
+    isReady() {
+      // NOTE: no test covers an open Socket Mode connection, because the Slack stand-in serves no WebSocket.
+      if (socketReceiver !== undefined) return socketReceiver.client.websocket?.isActive() === true;
+      return server?.listening === true;
     },
   };
 }

@@ -1,8 +1,10 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { z } from 'zod';
+import { slackHealthSettingsFromEnv, startHealthServer, type HealthServer } from '../health';
 import { connectClient, temporalSettingsFromEnv } from '../temporal';
-import { buildSlackApp, type SlackConnectionOptions } from './app';
-import { createTemporalGateDecisions } from './gate-decisions';
+import { buildSlackApp, type SlackAppHandle, type SlackConnectionOptions } from './app';
+import { createTemporalGateDecisions, GateDecisionRejected, type GateDecisions } from './gate-decisions';
 
 /**
  * Process entry of the Slack app: `tsx workers/slack/main.ts`. Reads its settings from the environment (the
@@ -54,20 +56,70 @@ export function slackAppOptionsFromEnv(env: SlackWorkerEnv): SlackConnectionOpti
   return { ...common, ...signing, mode: 'http', port: env.FIREBREAK_SLACK_PORT, host: env.FIREBREAK_SLACK_HOST };
 }
 
+/** Counts gate decisions sent to Temporal by outcome: `decided`, `rejected` (by the workflow) or `failed`. */
+export function countGateDecisions(decisions: GateDecisions, registry: Registry): GateDecisions {
+  const counter = new Counter({
+    name: 'firebreak_slack_gate_decisions_total',
+    help: 'Gate decisions from Slack clicks, by outcome: decided, rejected (by the workflow) or failed.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  return {
+    readIncident: (incidentId) => decisions.readIncident(incidentId),
+    async decide(incidentId, input) {
+      try {
+        const result = await decisions.decide(incidentId, input);
+        counter.inc({ outcome: 'decided' });
+        return result;
+      } catch (error) {
+        counter.inc({ outcome: error instanceof GateDecisionRejected ? 'rejected' : 'failed' });
+        throw error;
+      }
+    },
+  };
+}
+
+/** Starts the Slack app's health server: ready while the HTTP receiver listens or the Socket Mode link is open. */
+export function startSlackHealth(
+  handle: SlackAppHandle,
+  options: { host: string; port: number; registry: Registry; logger: Logger },
+): Promise<HealthServer> {
+  new Gauge({
+    name: 'firebreak_slack_connected',
+    help: '1 while the HTTP receiver listens (HTTP mode) or the Socket Mode WebSocket is open, else 0.',
+    registers: [options.registry],
+    collect() {
+      this.set(handle.isReady() ? 1 : 0);
+    },
+  });
+  return startHealthServer({
+    ...options,
+    checkReadiness: async () => (handle.isReady() ? { ready: true } : { ready: false, reason: 'slack_not_connected' }),
+  });
+}
+
 async function main(): Promise<void> {
   const env = loadSlackWorkerEnv(process.env);
   const temporal = temporalSettingsFromEnv(process.env);
+  const healthSettings = slackHealthSettingsFromEnv(process.env);
   const logger = pino({ name: 'firebreak-slack', level: env.FIREBREAK_LOG_LEVEL });
 
   const client = await connectClient(temporal);
   logger.info({ address: temporal.address, namespace: temporal.namespace }, 'Temporal connected');
-  const decisions = createTemporalGateDecisions(client);
+  const registry = new Registry();
+  const decisions = countGateDecisions(createTemporalGateDecisions(client), registry);
   const handle = buildSlackApp({ ...slackAppOptionsFromEnv(env), decisions, logger });
+  // The health server starts first, so liveness probes succeed while the app connects and readiness reports the wait.
+  const health =
+    healthSettings.port === undefined
+      ? undefined
+      : await startSlackHealth(handle, { host: healthSettings.host, port: healthSettings.port, registry, logger });
   await handle.start();
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'Slack app stopping');
     await handle.stop().catch((error: unknown) => logger.error({ err: error }, 'Slack app stop failed'));
+    await health?.close();
     await client.connection.close();
     process.exit(0);
   };
