@@ -4,7 +4,7 @@ import { clockNames, clockTargetMs } from '../domain/clocks';
 import type { ClockName, ClockRecord } from '../domain/response';
 import { page } from './notify';
 import type { IncidentState } from './state';
-import { addMs, msUntil, nowIso, record } from './timeline';
+import { addMs, hasPassed, msUntil, nowIso, record } from './timeline';
 
 const phaseOrder: readonly Phase[] = ['detect', 'isolate', 'eradicate', 'recover', 'closed'];
 
@@ -66,6 +66,7 @@ function endClock(state: IncidentState, clock: ClockRecord, end: 'met' | 'stoppe
 }
 
 async function watchClock(state: IncidentState, clock: ClockRecord): Promise<void> {
+  let fired: string | undefined;
   for (;;) {
     if (hasEnded(clock)) return;
     const end = clockEnd(state, clock.name);
@@ -75,7 +76,7 @@ async function watchClock(state: IncidentState, clock: ClockRecord): Promise<voi
     }
     refreshDue(state, clock);
     const immediate = clock.targetMs === 0;
-    if ((immediate && waitsForPerson(state)) || (!immediate && msUntil(clock.dueAt) === 0)) {
+    if ((immediate && waitsForPerson(state)) || (!immediate && hasPassed(clock.dueAt, fired))) {
       missClock(state, clock);
       return;
     }
@@ -85,7 +86,8 @@ async function watchClock(state: IncidentState, clock: ClockRecord): Promise<voi
     if (immediate) {
       await condition(wake);
     } else {
-      await condition(wake, Math.max(1, msUntil(clock.dueAt)));
+      const dueAt = clock.dueAt;
+      fired = (await condition(wake, Math.max(1, msUntil(dueAt)))) ? undefined : dueAt;
     }
   }
 }

@@ -8,7 +8,7 @@ import { isListed } from './approvers';
 import { postGateClosed, postGateEscalation, postGateOpened, postGateReminder, resolveApproverGroups } from './notify';
 import { publishIncident } from './search-attributes';
 import type { GatePurpose, IncidentState, OpenGate } from './state';
-import { addMs, msUntil, nowIso, record } from './timeline';
+import { addMs, hasPassed, msUntil, nowIso, record } from './timeline';
 
 /** Options of one gate step. */
 export interface GateOptions {
@@ -159,12 +159,12 @@ function applySeverityChange(
   return undefined;
 }
 
-function nextWakeMs(open: OpenGate): number {
-  const next = open.reminderSent ? open.deadlineAt : open.reminderAt;
-  return Math.max(1, msUntil(next));
+function nextWake(open: OpenGate): string {
+  return open.reminderSent ? open.deadlineAt : open.reminderAt;
 }
 
 async function waitForDecision(state: IncidentState, open: OpenGate, options: GateOptions): Promise<GateResult> {
+  let fired: string | undefined;
   for (;;) {
     // A stand-down accepted in the same workflow task as a decision wins, so no containment follows it.
     if (state.standDown) {
@@ -178,24 +178,26 @@ async function waitForDecision(state: IncidentState, open: OpenGate, options: Ga
       const changed = applySeverityChange(state, open, open.askReason);
       if (changed) return changed;
     }
-    if (msUntil(open.deadlineAt) === 0) {
+    if (hasPassed(open.deadlineAt, fired)) {
       return timedOut(state, open);
     }
-    if (!open.reminderSent && msUntil(open.reminderAt) === 0) {
+    if (!open.reminderSent && hasPassed(open.reminderAt, fired)) {
       open.reminderSent = true;
       postGateReminder(state, open);
     }
     await options.checkpoint();
 
     const severity = state.severity;
-    await condition(
+    const wakeAt = nextWake(open);
+    const woken = await condition(
       () =>
         open.decided !== undefined ||
         state.standDown !== undefined ||
         state.severity !== severity ||
         options.shouldContinue(),
-      nextWakeMs(open),
+      Math.max(1, msUntil(wakeAt)),
     );
+    fired = woken ? undefined : wakeAt;
   }
 }
 

@@ -9,7 +9,7 @@ import { rollOutTrustedImages } from './rollout';
 import type { StageContext } from './stage-context';
 import { afterContainment } from './stages-retry';
 import type { IncidentState, Stage } from './state';
-import { addMs, msUntil, nowIso, record } from './timeline';
+import { addMs, hasPassed, msUntil, nowIso, record } from './timeline';
 
 /** Eradicate and clean: remove the threat when isolation was approved. */
 export async function eradicate(context: StageContext): Promise<Stage> {
@@ -54,6 +54,7 @@ export async function quietPeriod(context: StageContext): Promise<Stage> {
   }
   // Starts unequal, so a run that continued as new also runs what an earlier adoption left to do.
   let switches = -1;
+  let fired: string | undefined;
   for (;;) {
     if (state.standDown) return 'standDown';
     if (switchCount(state) !== switches) {
@@ -61,7 +62,7 @@ export async function quietPeriod(context: StageContext): Promise<Stage> {
       await runStepsOfAdoptedPlaybook(state);
     }
     const quietUntil = addMs(state.quietSince, parseDurationMs(quietPeriodOf()));
-    if (msUntil(quietUntil) === 0) return 'restoreGate';
+    if (hasPassed(quietUntil, fired)) return 'restoreGate';
     await context.checkpoint();
 
     const seen = state.alerts.sinceQuiet;
@@ -73,6 +74,7 @@ export async function quietPeriod(context: StageContext): Promise<Stage> {
         context.shouldContinue(),
       Math.max(1, msUntil(quietUntil)),
     );
+    fired = alerted ? undefined : quietUntil;
     if (alerted && state.alerts.sinceQuiet !== seen) {
       state.quietSince = state.alerts.lastAt ?? nowIso();
       record(state, 'note', 'new firing alerts arrived, so the quiet period starts again', undefined, {
@@ -112,9 +114,11 @@ export async function watch(context: StageContext): Promise<Stage> {
   const until = state.watchUntil ?? nowIso();
   state.watchBaseline ??= state.alerts.count;
   const before = state.watchBaseline;
-  while (msUntil(until) > 0 && !state.standDown) {
+  let fired: string | undefined;
+  while (!hasPassed(until, fired) && !state.standDown) {
     await context.checkpoint();
-    await condition(() => state.standDown !== undefined || context.shouldContinue(), msUntil(until));
+    const woken = await condition(() => state.standDown !== undefined || context.shouldContinue(), msUntil(until));
+    fired = woken ? undefined : until;
   }
   const during = state.alerts.count - before;
   if (during > 0) {

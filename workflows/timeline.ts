@@ -12,6 +12,16 @@ export function msUntil(iso: string): number {
   return Math.max(0, Date.parse(iso) - Date.now());
 }
 
+/**
+ * True when `at` has passed: by workflow time, or because the timer that waited for `firedFor` (a time at
+ * or after `at`) fired. A timer that fired counts on its own, because the workflow time of the activation
+ * that resolves it can lag behind (a query that replays a fired timer on a new worker), and waiting again
+ * there would record a timer that a later replay does not make.
+ */
+export function hasPassed(at: string, firedFor: string | undefined): boolean {
+  return msUntil(at) === 0 || (firedFor !== undefined && at <= firedFor);
+}
+
 /** ISO 8601 time `ms` milliseconds after `iso`. */
 export function addMs(iso: string, ms: number): string {
   return new Date(Date.parse(iso) + ms).toISOString();
