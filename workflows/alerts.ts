@@ -190,11 +190,32 @@ export function ingestBatch(state: IncidentState, batch: AlertBatch): { fresh: A
   if (counts.firing + counts.resolved + counts.redeliveries > 0) {
     const rules = [...new Set(fresh.map((alert) => cutToBytes(alert.rule, maxRuleBytes)))].slice(0, 5);
     const resolved = counts.resolved > 0 ? `, ${counts.resolved} resolved` : '';
+    // The distinct rules and MITRE ids of the batch let the report date each attack stage. Each list keeps a
+    // few short values, so every value stays under the 512 bytes that boundEntryData keeps.
+    const distinct = (values: string[], maxItems: number, maxBytes: number) =>
+      [...new Set(values.map((value) => cutToBytes(value, maxBytes)))].slice(0, maxItems);
+    const batchRules = distinct(
+      fresh.map((alert) => alert.rule),
+      4,
+      96,
+    );
+    const tactics = distinct(
+      fresh.flatMap((alert) => alert.mitre.tactics),
+      6,
+      32,
+    );
+    const techniques = distinct(
+      fresh.flatMap((alert) => alert.mitre.techniques),
+      6,
+      32,
+    );
     record(state, 'alert', `${counts.firing} new alerts${resolved} (${rules.join(', ') || 'no sample'})`, {
       count: batch.count,
       redeliveries: counts.redeliveries,
       storedAt: batch.storedAt,
       ids: fresh.slice(0, 5).map((alert) => cutToBytes(alert.id, 128)),
+      rules: batchRules,
+      mitre: { tactics, techniques },
     });
   }
   return { fresh };

@@ -57,8 +57,12 @@ export async function recordChainHead(
   return summary;
 }
 
-/** Problem found by an anchor check; the caller names it `(manifest)` or `(head log)`. */
+/**
+ * Problem found by an anchor check. One with `artefact` concerns that custody entry and its `lineNumber` is the
+ * manifest line; the caller names the others `(manifest)` or `(head log)`.
+ */
 export interface AnchorProblem {
+  artefact?: string;
   lineNumber?: number;
   problem: string;
 }
@@ -101,10 +105,15 @@ export function checkAnchor(lines: ManifestLine[], anchor: ChainAnchor): AnchorP
 
 /**
  * Checks every line of the store's head log against the chain. Later runs append entries, so a logged head
- * must match the entry at its own position, not the chain's current end.
+ * must match the entry at its own position, not the chain's current end. Entries past the head of the last
+ * line were added after it was logged, so they fail. When a logged head does not match, every entry after the
+ * last matching head fails too, because a rewrite with every later hash recomputed can be anywhere in them.
  */
 export function checkHeadLog(lines: ManifestLine[], headLog: string): AnchorProblem[] {
   const problems: AnchorProblem[] = [];
+  let matchedCount = 0;
+  let firstMismatch: { entryCount: number; at: string } | undefined;
+  let lastLogged: { entryCount: number; at: string } | undefined;
   headLog.split('\n').forEach((text, index) => {
     if (text.trim() === '') return;
     const lineNumber = index + 1;
@@ -114,14 +123,63 @@ export function checkHeadLog(lines: ManifestLine[], headLog: string): AnchorProb
       return;
     }
     const { headSha256, entryCount, at } = parsed.data;
+    lastLogged = { entryCount, at };
     const prefix = summarizeChain(lines.slice(0, entryCount));
-    if (prefix.entryCount === entryCount && prefix.headSha256 === headSha256) return;
+    if (prefix.entryCount === entryCount && prefix.headSha256 === headSha256) {
+      if (!firstMismatch) matchedCount = Math.max(matchedCount, entryCount);
+      return;
+    }
     const recorded = `the head logged at ${at} is ${headSha256} with ${entryCount} entries`;
-    const problem =
-      prefix.entryCount < entryCount
-        ? `chain cut back: ${recorded}, but the manifest has ${prefix.entryCount} entries`
-        : `chain rewritten: ${recorded}, but entry ${entryCount} of the manifest has hash ${prefix.headSha256}`;
-    problems.push({ lineNumber, problem });
+    if (prefix.entryCount < entryCount) {
+      problems.push({
+        lineNumber,
+        problem: `chain cut back: ${recorded}, but the manifest has ${prefix.entryCount} entries`,
+      });
+      return;
+    }
+    problems.push({
+      lineNumber,
+      problem: `chain rewritten: ${recorded}, but entry ${entryCount} of the manifest has hash ${prefix.headSha256}`,
+    });
+    firstMismatch ??= { entryCount, at };
   });
+  if (firstMismatch) {
+    problems.push(...suspectEntries(lines, matchedCount, firstMismatch));
+  } else if (lastLogged && lines.length > lastLogged.entryCount) {
+    problems.push(unloggedEntry(lines, lastLogged));
+  }
   return problems;
+}
+
+/** Lists each entry from position `fromIndex` on as suspect, because one of them was rewritten and the rest re-hashed. */
+function suspectEntries(
+  lines: ManifestLine[],
+  fromIndex: number,
+  mismatch: { entryCount: number; at: string },
+): AnchorProblem[] {
+  const range = `entries ${fromIndex + 1} to ${mismatch.entryCount}`;
+  return lines.slice(fromIndex).map((line, offset) => ({
+    artefact: manifestLineName(line),
+    lineNumber: line.lineNumber,
+    problem:
+      `custody entry ${fromIndex + offset + 1} may have been rewritten: the head logged at ${mismatch.at} no ` +
+      `longer matches, and the change lies in ${range} with every later hash recomputed`,
+  }));
+}
+
+/** Reports the first entry past the head of the last head log line. */
+function unloggedEntry(lines: ManifestLine[], lastLogged: { entryCount: number; at: string }): AnchorProblem {
+  const first = lines[lastLogged.entryCount];
+  const added = lines.length - lastLogged.entryCount;
+  return {
+    ...(first ? { artefact: manifestLineName(first), lineNumber: first.lineNumber } : {}),
+    problem:
+      `custody entry ${lastLogged.entryCount + 1} was added after the last logged head: the head logged at ` +
+      `${lastLogged.at} has ${lastLogged.entryCount} entries, but the manifest has ${added} more`,
+  };
+}
+
+function manifestLineName(line: ManifestLine): string {
+  if ('entry' in line) return line.entry.name;
+  return line.name ?? `(line ${line.lineNumber})`;
 }

@@ -11,6 +11,8 @@ export interface ResolvedLimits {
   maxLogBytes: number;
   maxArtefactBytes: number;
   execDeadlineMs: number;
+  /** Time all exec commands of one run may take together; commands left when it is spent are skipped. */
+  execBudgetMs: number;
   requestTimeoutMs: number;
 }
 

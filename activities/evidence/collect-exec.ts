@@ -1,5 +1,6 @@
 import {
   putText,
+  recordProblem,
   recordText,
   type ArtefactRef,
   type CollectContext,
@@ -7,9 +8,11 @@ import {
   type PutText,
 } from './artefacts';
 import { runExec, type ExecOutcome } from './exec-runner';
+import { heartbeat } from './identity';
 import { sourceOf, type Pod } from './kube-objects';
 import { environmentLineRedactor, textLineRedactor } from './line-redactor';
 import { redactText } from './redact';
+import { redactArguments } from './redact-command';
 
 export const EXEC_COLLECTOR = { name: 'collect-exec', version: '1' };
 
@@ -75,16 +78,69 @@ export function binaryMissing(outcome: ExecOutcome): boolean {
   return outcome.status === 'Failure' && outcome.exitCode === null && /not found|no such file|executable/i.test(text);
 }
 
-/** Runs every plan in every running container of the pod and stores each output as one artefact. */
+/** Interval of the heartbeats sent while exec commands run, well below any sensible heartbeat timeout. */
+const EXEC_HEARTBEAT_INTERVAL_MS = 5_000;
+
+/** Time left in the run's exec budget, shared by every command of one `collectExec` call. */
+interface ExecBudget {
+  deadlineAtMs: number;
+  totalMs: number;
+}
+
+const remainingMs = (budget: ExecBudget) => budget.deadlineAtMs - Date.now();
+
+/**
+ * Runs every plan in every container of the pod and stores each output as one artefact. All commands share
+ * `limits.execBudgetMs`: each runs with the smaller of its own deadline and the time left, and the plans not
+ * started when the budget is spent are recorded as skipped in `collection-errors`. The activity heartbeats
+ * every EXEC_HEARTBEAT_INTERVAL_MS while commands run.
+ */
 export async function collectExec(ctx: CollectContext, pod: Pod, plans: ExecPlan[]): Promise<ArtefactRef[]> {
+  const budget: ExecBudget = { deadlineAtMs: Date.now() + ctx.limits.execBudgetMs, totalMs: ctx.limits.execBudgetMs };
   const refs: ArtefactRef[] = [];
-  for (const container of pod.spec.containers) {
-    for (const plan of plans) refs.push(...(await collectPlan(ctx, pod, container.name, plan)));
+  const skipped: string[] = [];
+  const timer = setInterval(() => heartbeat('collecting exec'), EXEC_HEARTBEAT_INTERVAL_MS);
+  try {
+    for (const container of pod.spec.containers) {
+      for (const plan of plans) {
+        if (remainingMs(budget) <= 0) {
+          skipped.push(`exec/${container.name}/${plan.name}`);
+          continue;
+        }
+        heartbeat(`exec/${container.name}/${plan.name}`);
+        refs.push(...(await collectPlan(ctx, pod, container.name, plan, budget)));
+      }
+    }
+  } finally {
+    clearInterval(timer);
   }
+  if (skipped.length > 0) recordSkipped(ctx, skipped, budget);
   return refs;
 }
 
-async function collectPlan(ctx: CollectContext, pod: Pod, container: string, plan: ExecPlan): Promise<ArtefactRef[]> {
+/** Most skipped artefact names listed in the problem message, so `collection-errors` stays small. */
+const MAX_SKIPPED_NAMES = 10;
+
+function recordSkipped(ctx: CollectContext, skipped: string[], budget: ExecBudget): void {
+  const listed = skipped.slice(0, MAX_SKIPPED_NAMES).join(', ');
+  const more = skipped.length > MAX_SKIPPED_NAMES ? ` and ${skipped.length - MAX_SKIPPED_NAMES} more` : '';
+  recordProblem(ctx, {
+    kind: 'exec',
+    step: 'exec time budget',
+    type: 'ExecBudgetSpent',
+    message:
+      `skipped ${skipped.length} exec artefact(s) for lack of time, because the exec budget of ${budget.totalMs} ms ` +
+      `was spent: ${listed}${more}; raise limits.execBudgetMs to collect them`,
+  });
+}
+
+async function collectPlan(
+  ctx: CollectContext,
+  pod: Pod,
+  container: string,
+  plan: ExecPlan,
+  budget: ExecBudget,
+): Promise<ArtefactRef[]> {
   const redactor: LineRedactorFactory =
     plan.redaction === 'environment'
       ? () => environmentLineRedactor(ctx.secretEnv)
@@ -92,7 +148,9 @@ async function collectPlan(ctx: CollectContext, pod: Pod, container: string, pla
   const attempts: ExecOutcome[] = [];
   let last: { put: PutText; outcome: ExecOutcome } | undefined;
   for (const command of plan.attempts) {
-    last = await runAndStore(ctx, pod, container, command, redactor);
+    const deadlineMs = Math.min(ctx.limits.execDeadlineMs, remainingMs(budget));
+    if (deadlineMs <= 0) break;
+    last = await runAndStore(ctx, pod, container, command, redactor, deadlineMs);
     attempts.push(last.outcome);
     if (!binaryMissing(last.outcome)) break;
   }
@@ -114,6 +172,7 @@ async function runAndStore(
   container: string,
   command: string[],
   redactor: LineRedactorFactory,
+  deadlineMs: number,
 ): Promise<{ put: PutText; outcome: ExecOutcome }> {
   const maxBytes = ctx.limits.maxArtefactBytes;
   const exec = runExec(ctx.kubeConfig, {
@@ -121,17 +180,20 @@ async function runAndStore(
     pod: pod.metadata.name,
     container,
     command,
-    deadlineMs: ctx.limits.execDeadlineMs,
+    deadlineMs,
     maxStdoutBytes: maxBytes,
   });
   const [put, outcome] = await Promise.all([putText(ctx, exec.stdout, maxBytes, redactor), exec.outcome]);
   return { put, outcome };
 }
 
-/** Describes one attempt for the custody record. Standard error is redacted and cut to keep the entry small. */
+/**
+ * Describes one attempt for the custody record. The command line gets the redaction that the artefact copies
+ * get, argument by argument and then as free text. Standard error is redacted and cut to keep the entry small.
+ */
 function describeAttempt(outcome: ExecOutcome, ctx: CollectContext): Record<string, unknown> {
   return {
-    command: outcome.command,
+    command: redactArguments(outcome.command).argv.map((argument) => redactText(argument, ctx.secretEnv)),
     status: outcome.status,
     exitCode: outcome.exitCode,
     complete: outcome.complete,

@@ -26,6 +26,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxLogBytes: 10 * 1024 * 1024,
   maxArtefactBytes: 16 * 1024 * 1024,
   execDeadlineMs: 30_000,
+  execBudgetMs: 3 * 60_000,
   requestTimeoutMs: 30_000,
 };
 
@@ -36,7 +37,14 @@ export const collectEvidenceInputSchema = z.object({
   incidentId: z.string().min(1),
   target: targetRefSchema,
   kinds: z.array(z.enum(evidenceKinds)),
-  limits: z.object({ maxLogBytes: positiveInt, execDeadlineMs: positiveInt, maxArtefactBytes: positiveInt }).partial(),
+  limits: z
+    .object({
+      maxLogBytes: positiveInt,
+      execDeadlineMs: positiveInt,
+      execBudgetMs: positiveInt,
+      maxArtefactBytes: positiveInt,
+    })
+    .partial(),
   /** The playbook's choice to keep secrets in raw artefacts; reports always show redacted copies. */
   keepSecretsInRaw: z.boolean().optional(),
 });

@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const { O_RDONLY, O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fsConstants;
+const { O_RDONLY, O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fsConstants;
 
 const LOCK_WAIT_MS = 10_000;
 const LOCK_STALE_MS = 60_000;
@@ -68,13 +68,64 @@ export async function checkDirectories(root: string, parts: string[]): Promise<v
   }
 }
 
-/** Opens a file for reading without following a symbolic link in its last component. */
+/** Names the kind of a file that is not a regular file, for messages. */
+function fileKind(info: Stats): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isSocket()) return 'a socket';
+  if (info.isDirectory()) return 'a directory';
+  return 'not a regular file';
+}
+
+/**
+ * Opens a regular file for reading without following a symbolic link in its last component. O_NONBLOCK keeps
+ * the open of a FIFO from waiting for a writer. Anything but a regular file is rejected before the first read,
+ * so a FIFO or a device planted in place of a file cannot stall or flood the reader.
+ */
 export async function openForReading(filePath: string): Promise<FileHandle> {
+  let handle: FileHandle;
   try {
-    return await open(filePath, O_RDONLY | O_NOFOLLOW);
+    handle = await open(filePath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (error) {
     if (isErrno(error, 'ELOOP')) throw storeCorrupt(`${filePath} is a symbolic link, not a stored file`);
     throw error;
+  }
+  const info = await handle.stat().catch(async (error: unknown) => {
+    await handle.close();
+    throw error;
+  });
+  if (!info.isFile()) {
+    await handle.close();
+    throw storeCorrupt(`${filePath} is ${fileKind(info)}, not a regular file: remove it and restore the stored file`);
+  }
+  return handle;
+}
+
+/**
+ * Reads a regular file of at most `maxBytes` as UTF-8 text, without following a symbolic link in its last
+ * component. A larger file is rejected before it is read.
+ */
+export async function readRegularText(filePath: string, maxBytes: number): Promise<string> {
+  const handle = await openForReading(filePath);
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) {
+      throw new Error(
+        `${filePath} has ${size} bytes, more than the maximum of ${maxBytes}: check that it is the right file`,
+      );
+    }
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let total = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, total, buffer.length - total, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) throw new Error(`${filePath} grew past the maximum of ${maxBytes} bytes while being read`);
+    }
+    return buffer.subarray(0, total).toString('utf8');
+  } finally {
+    await handle.close();
   }
 }
 

@@ -43,8 +43,9 @@ export async function verifyIncidentEvidence(
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const manifestPath = store.manifestLocation(incidentId);
-  const lines = parseManifest(await store.readManifest(incidentId));
   const problems: VerifyProblem[] = [];
+  const manifest = await readUnlessCorrupt(() => store.readManifest(incidentId), '(manifest)', problems);
+  const lines = parseManifest(manifest);
   if (lines.length === 0) {
     problems.push({ artefact: '(manifest)', problem: `no custody entries in ${manifestPath}` });
   }
@@ -56,7 +57,7 @@ export async function verifyIncidentEvidence(
   for (const anchor of anchors) {
     problems.push(...checkAnchor(lines, anchor).map((problem) => ({ artefact: '(manifest)', ...problem })));
   }
-  const headLog = await store.readHeadLog(incidentId);
+  const headLog = await readUnlessCorrupt(() => store.readHeadLog(incidentId), '(head log)', problems);
   problems.push(...checkHeadLog(lines, headLog).map((problem) => ({ artefact: '(head log)', ...problem })));
 
   return {
@@ -69,6 +70,24 @@ export async function verifyIncidentEvidence(
     anchorsChecked: anchors,
     headLogLines: headLog.split('\n').filter((line) => line.trim() !== '').length,
   };
+}
+
+/**
+ * Reads the manifest or the head log. A file that the store would not have written (a symbolic link, a FIFO, a
+ * device) is recorded as a problem of `artefact` and read as empty, so verification goes on and fails.
+ */
+async function readUnlessCorrupt(
+  read: () => Promise<string>,
+  artefact: string,
+  problems: VerifyProblem[],
+): Promise<string> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!isStoreCorrupt(error)) throw error;
+    problems.push({ artefact, problem: `not trustworthy: ${error instanceof Error ? error.message : String(error)}` });
+    return '';
+  }
 }
 
 function lineName(line: ManifestLine): string {

@@ -150,6 +150,8 @@ export interface AttackChainStage {
 const alertDataSchema = z
   .object({
     rule: z.string().optional(),
+    /** Distinct rules of an alert batch, as the incident workflow records them. */
+    rules: z.array(z.string()).optional(),
     tags: z.array(z.string()).optional(),
     mitre: z
       .object({ techniques: z.array(z.string()), tactics: z.array(z.string()) })
@@ -188,7 +190,8 @@ export function mapAttackChain(record: IncidentRecord): AttackChainStage[] {
       ...(data.data.mitre?.tactics ?? []),
       ...(data.data.mitre?.techniques ?? []),
     ];
-    mapAlert(tags, data.data.rule ? [data.data.rule] : [], entry.at);
+    const rules = [...(data.data.rule ? [data.data.rule] : []), ...(data.data.rules ?? [])];
+    mapAlert(tags, rules, entry.at);
   }
   mapAlert([...record.mitre.tactics, ...record.mitre.techniques], record.rules);
 

@@ -79,6 +79,13 @@ describe('incident report of an end-to-end incident', () => {
     decidedWithin[gate] = { fromMs, toMs: Date.now() };
     return decided;
   }
+  /** When each alert of `alerts` was posted and when the incident had counted it. */
+  const alertWindows: { fromMs: number; toMs: number }[] = [];
+  const withinAlert = (at: string | undefined, index: number) => {
+    const window = alertWindows[index];
+    const ms = Date.parse(at ?? '');
+    return window !== undefined && ms >= window.fromMs - 1000 && ms <= window.toMs + 1000;
+  };
   const within = (at: string | undefined, gate: GateName) => {
     const window = decidedWithin[gate];
     const ms = Date.parse(at ?? '');
@@ -100,12 +107,14 @@ describe('incident report of an end-to-end incident', () => {
     const workflowIds: string[] = [];
     for (const [index, alert] of alerts.entries()) {
       const body = demoAlertBody(alert.file, { namespace, pod: podName });
+      const fromMs = Date.now();
       const accepted = await postFalcoAlert(harness.intakeUrl, harness.token, body);
       workflowIds.push(accepted.workflowId);
       incident = harness.client.workflow.getHandle(accepted.workflowId);
       await waitFor(`alert ${index + 1} in the incident`, async () =>
         (await status()).alertCount > index ? true : undefined,
       );
+      alertWindows.push({ fromMs, toMs: Date.now() });
     }
 
     incidentId = workflowIds[0] ?? '';
@@ -229,7 +238,17 @@ describe('incident report of an end-to-end incident', () => {
     expect(stages.get('execution')?.evidence).toEqual(['tag:T1059', 'tag:execution']);
     expect(stages.get('persistence')?.evidence).toEqual(['tag:TA0003', 'tag:persistence']);
     expect([...stages.keys()]).toEqual(['execution', 'persistence']);
-    expect(markdown).toContain('| execution | - | tag:T1059, tag:execution |');
+  });
+
+  it('attack chain dates each stage by the alert that showed it', () => {
+    const stages = new Map(report.attackChain.map((stage) => [stage.stage, stage]));
+    const execution = stages.get('execution')?.firstSeen;
+    const persistence = stages.get('persistence')?.firstSeen;
+    // The terminal shell alert carries T1059 (execution), the dropped binary alert TA0003 (persistence).
+    expect(withinAlert(execution, 0)).toBe(true);
+    expect(withinAlert(persistence, 1)).toBe(true);
+    expect(markdown).toContain(`| execution | ${escapeMarkdown(execution ?? '-')} | tag:T1059, tag:execution |`);
+    expect(markdown).toContain(`| persistence | ${escapeMarkdown(persistence ?? '-')} | tag:TA0003, tag:persistence |`);
   });
 
   it('evidence table hashes equal the files in the store', () => {

@@ -182,6 +182,10 @@ describe('custody chain', () => {
     expect(result.problems.map((problem) => [problem.artefact, problem.lineNumber])).toEqual([
       ['(head log)', 1],
       ['(head log)', 2],
+      ['logs/app/current', 1],
+      ['objects/pod', 2],
+      ['exec/app/processes', 3],
+      ['logs/app/previous', 4],
     ]);
     expect(result.problems[0]?.problem).toMatch(
       new RegExp(`^chain rewritten: the head logged at .* is ${first.headSha256} with 3 entries`),
