@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import type { FirebreakActivities, SlackActivities } from '../domain/response';
+import type { EvidenceActivities, FirebreakActivities, ReportActivities, SlackActivities } from '../domain/response';
 import { createEvidenceActivities, type EvidenceDeps } from './evidence';
 import { createKubernetesActivities, type KubernetesActivityDeps } from './kubernetes';
 import { createEscalationActivities, type EscalationActivityDeps } from './notify/escalate';
@@ -41,16 +41,33 @@ function unconfiguredSlackActivities(): SlackActivities {
   };
 }
 
-/** Builds every activity the incident workflow calls, for one worker. */
-export function createActivities(deps: ActivityDeps) {
-  const slack: SlackActivities = deps.slack ? createSlackActivities(deps.slack) : unconfiguredSlackActivities();
+/**
+ * Builds the evidence and report activities, which write and read the evidence store and capture logs,
+ * processes, connections and checkpoints. A worker that runs them needs the evidence identity's rights.
+ */
+export function createEvidenceAndReportActivities(deps: ActivityDeps): EvidenceActivities & ReportActivities {
   const store = deps.evidence?.store ?? new LocalEvidenceStore(defaultEvidenceDir());
   return {
-    ...createKubernetesActivities({ ...deps.kubernetes, kubeConfig: deps.kubeConfig }),
     ...createEvidenceActivities({ ...deps.evidence, store, kubeConfig: deps.kubeConfig }),
     ...createReportActivities({ ...deps.report, store }),
+  };
+}
+
+/** Builds every activity except the evidence and report ones: containment, recovery, Slack, paging, playbooks. */
+export function createContainmentActivities(deps: ActivityDeps) {
+  const slack: SlackActivities = deps.slack ? createSlackActivities(deps.slack) : unconfiguredSlackActivities();
+  return {
+    ...createKubernetesActivities({ ...deps.kubernetes, kubeConfig: deps.kubeConfig }),
     ...slack,
     ...createEscalationActivities(deps.escalation),
     ...createPlaybookActivities(deps.playbooks),
+  } satisfies Omit<FirebreakActivities, keyof EvidenceActivities | keyof ReportActivities>;
+}
+
+/** Builds every activity the incident workflow calls, for one worker. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createContainmentActivities(deps),
+    ...createEvidenceAndReportActivities(deps),
   } satisfies FirebreakActivities;
 }

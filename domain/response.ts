@@ -240,6 +240,11 @@ export interface IncidentWorkflowInput {
   /** Base URL of the Temporal Web UI, for links in gate messages. */
   uiBaseUrl?: string;
   /**
+   * Task queue of the evidence and report activities, served by a worker that runs as the evidence identity.
+   * When absent they run on the workflow's own task queue. Continue-as-new and the next incident keep it.
+   */
+  evidenceTaskQueue?: string;
+  /**
    * Alerts that reached the previous incident after it decided to close; the new incident starts with
    * them. Set only by the workflow when it continues as new into the next incident.
    */

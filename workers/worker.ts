@@ -2,19 +2,22 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import pino from 'pino';
 import { z } from 'zod';
-import { createActivities, type ActivityDeps } from '../activities';
+import type { ActivityDeps } from '../activities';
 import { DEFAULT_RATE_LIMIT } from '../activities/kubernetes';
 import { createSlackWebClient } from '../activities/notify/slack';
 import { workerHealthSettingsFromEnv } from './health';
 import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from './temporal';
 import { installTemporalMetrics, startWorkerHealth } from './worker-health';
+import { activitiesForRole, workerRoleFromEnv } from './worker-role';
 
-/** Options of a Firebreak worker: the incident workflow and every activity, on one task queue. */
+/** Options of a Firebreak worker: the incident workflow and the activities of its role, on one task queue. */
 export interface FirebreakWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   activities: object;
+  /** False for a worker that runs activities only and polls no workflow tasks; default true. */
+  runWorkflows?: boolean;
   /** Prebuilt workflow bundle; when absent the worker bundles `workflows/` at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
@@ -31,17 +34,21 @@ export interface FirebreakWorkerOptions {
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
 
+/** Workflow code of the worker. A Temporal worker given neither option polls activity tasks only. */
+function workflowSource(options: FirebreakWorkerOptions): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (options.runWorkflows === false) return {};
+  if (options.workflowBundle) return { workflowBundle: options.workflowBundle };
+  return { workflowsPath: require.resolve('../workflows') };
+}
+
 /** Creates the worker; call `run()` on it and `shutdown()` to stop. */
 export async function createFirebreakWorker(options: FirebreakWorkerOptions): Promise<Worker> {
-  const workflows = options.workflowBundle
-    ? { workflowBundle: options.workflowBundle }
-    : { workflowsPath: require.resolve('../workflows') };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities,
-    ...workflows,
+    ...workflowSource(options),
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     ...(options.identity === undefined ? {} : { identity: options.identity }),
   });
@@ -132,11 +139,13 @@ async function main(): Promise<void> {
   // The Temporal runtime is a process-wide singleton: install its metrics exporter before the first connection.
   installTemporalMetrics(healthSettings.temporalMetrics, log);
   const connection = await NativeConnection.connect(connectionOptions(settings));
-  const activities = createActivities(activityDepsFromEnv(settings));
+  const { role, taskQueue, runWorkflows } = workerRoleFromEnv(settings.taskQueue);
+  const activities = activitiesForRole(role, activityDepsFromEnv(settings));
   const worker = await createFirebreakWorker({
     connection,
     namespace: settings.namespace,
-    taskQueue: settings.taskQueue,
+    taskQueue,
+    runWorkflows,
     activities,
     ...workerTuningFromEnv(),
   });
@@ -145,10 +154,7 @@ async function main(): Promise<void> {
     healthPort === undefined
       ? undefined
       : await startWorkerHealth(worker, connection, { ...healthSettings.health, port: healthPort, logger: log });
-  log.info(
-    { address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue },
-    'worker started',
-  );
+  log.info({ address: settings.address, namespace: settings.namespace, taskQueue, role }, 'worker started');
   try {
     await worker.run();
   } finally {

@@ -1,4 +1,4 @@
-import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type {
   EscalationActivities,
   EvidenceActivities,
@@ -44,16 +44,40 @@ export function drainActivity(deadlineMs: number): KubernetesActivities['drainNo
   }).drainNode;
 }
 
-/** Evidence collection streams artefacts to the store and may run for minutes. */
-export const evidence = proxyActivities<EvidenceActivities>({
+const evidenceOptions: ActivityOptions = {
   startToCloseTimeout: '15m',
+  // Exec collection heartbeats every 5 s; a collection on a worker that died is retried after 2 minutes
+  // instead of after the whole 15-minute limit.
+  heartbeatTimeout: '2m',
   retry: { initialInterval: '5s', maximumInterval: '1m', maximumAttempts: 5 },
-});
+};
 
-export const report = proxyActivities<ReportActivities>({
+const reportOptions: ActivityOptions = {
   startToCloseTimeout: '2m',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 10 },
-});
+};
+
+/**
+ * Adds `taskQueue` to the options when one is given; without it the activity runs on the workflow's queue.
+ * Replay compares a scheduled activity's id and type with the history, not its task queue (the activity
+ * state machine of Temporal's sdk-core, which the TypeScript SDK runs), so a history replays with either.
+ */
+function onQueue(options: ActivityOptions, taskQueue: string | undefined): ActivityOptions {
+  return taskQueue === undefined ? options : { ...options, taskQueue };
+}
+
+/**
+ * Returns the evidence activities, which write and read the evidence store, on `taskQueue` when given.
+ * Evidence collection streams artefacts to the store and may run for minutes.
+ */
+export function evidenceActivities(taskQueue: string | undefined): EvidenceActivities {
+  return proxyActivities<EvidenceActivities>(onQueue(evidenceOptions, taskQueue));
+}
+
+/** Returns the report activity, which reads the evidence store, on `taskQueue` when given. */
+export function reportActivities(taskQueue: string | undefined): ReportActivities {
+  return proxyActivities<ReportActivities>(onQueue(reportOptions, taskQueue));
+}
 
 export const playbooks = proxyActivities<PlaybookActivities>({
   startToCloseTimeout: '30s',

@@ -1,5 +1,5 @@
 import type { CollectEvidenceResult, EvidenceRecord } from '../domain/response';
-import { evidence } from './activities';
+import { evidenceActivities } from './activities';
 import { jsonBytes } from './bounds';
 import type { IncidentState } from './state';
 import { errorMessage, record } from './timeline';
@@ -72,9 +72,10 @@ function newerHead(
  * Gives the raw bodies of sampled alerts to `storeAlertBodies` when the pinned playbook collects alerts as
  * evidence, and drops them when it does not. Runs at the evidence step, before continue-as-new (so the
  * bodies do not travel in the state) and before the report. A body that could not be stored stays in the
- * signal that brought it, in history, and in the intake's archive when the intake cut it.
+ * signal that brought it, in history, and in the intake's archive when the intake cut it. The activity runs on
+ * `evidenceTaskQueue` when given, else on the workflow's task queue.
  */
-export async function flushAlertBodies(state: IncidentState): Promise<void> {
+export async function flushAlertBodies(state: IncidentState, evidenceTaskQueue: string | undefined): Promise<void> {
   const { playbook } = state;
   const ledger = state.alerts;
   if (playbook === undefined || ledger.pendingBodies.length === 0) return;
@@ -84,6 +85,7 @@ export async function flushAlertBodies(state: IncidentState): Promise<void> {
   if (!playbook.evidence.includes('alerts')) return;
   try {
     const keepSecretsInRaw = playbook.evidenceOptions.keepSecrets;
+    const evidence = evidenceActivities(evidenceTaskQueue);
     const result = await evidence.storeAlertBodies({ incidentId: state.incidentId, bodies, keepSecretsInRaw });
     keepEvidence(state, result);
     record(state, 'step', `alert bodies stored: ${result.artefacts.length} artefacts`);

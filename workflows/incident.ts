@@ -145,7 +145,7 @@ function stageContext(state: IncidentState, input: IncidentWorkflowArgs): StageC
   const shouldContinue = () => shouldContinueAsNew(state);
   const checkpoint = async (): Promise<void> => {
     if (!shouldContinue()) return;
-    await flushAlertBodies(state);
+    await flushAlertBodies(state, input.evidenceTaskQueue);
     await condition(allHandlersFinished);
     state.continuedRuns += 1;
     record(state, 'note', `continuing as new after ${workflowInfo().historyLength} history events`);

@@ -23,6 +23,7 @@ export function nextIncidentInput(
     ...(input.playbook === undefined ? {} : { playbook: input.playbook }),
     ...(input.limits === undefined ? {} : { limits: input.limits }),
     ...(input.uiBaseUrl === undefined ? {} : { uiBaseUrl: input.uiBaseUrl }),
+    ...(input.evidenceTaskQueue === undefined ? {} : { evidenceTaskQueue: input.evidenceTaskQueue }),
     lateAlerts: {
       alerts: late.alerts,
       count: Math.max(late.count, late.alerts.length, 1),

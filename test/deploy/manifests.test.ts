@@ -398,13 +398,16 @@ describe('Firebreak pod specs', () => {
     expect(container?.readinessProbe?.httpGet?.path).toBe('/readyz');
   });
 
-  it.each(['firebreak-worker', 'firebreak-slack'])('%s probes /healthz and /readyz on its health port', (name) => {
-    const found = deployments.find(({ deployment }) => deployment.metadata.name === name);
-    const container = found?.deployment.spec.template.spec.containers[0];
-    expect(container?.livenessProbe?.httpGet).toEqual(expect.objectContaining({ path: '/healthz', port: 'health' }));
-    expect(container?.readinessProbe?.httpGet).toEqual(expect.objectContaining({ path: '/readyz', port: 'health' }));
-    expect(container?.ports.map((port) => port.name)).toContain('health');
-  });
+  it.each(['firebreak-worker', 'firebreak-evidence-worker', 'firebreak-slack'])(
+    '%s probes /healthz and /readyz on its health port',
+    (name) => {
+      const found = deployments.find(({ deployment }) => deployment.metadata.name === name);
+      const container = found?.deployment.spec.template.spec.containers[0];
+      expect(container?.livenessProbe?.httpGet).toEqual(expect.objectContaining({ path: '/healthz', port: 'health' }));
+      expect(container?.readinessProbe?.httpGet).toEqual(expect.objectContaining({ path: '/readyz', port: 'health' }));
+      expect(container?.ports.map((port) => port.name)).toContain('health');
+    },
+  );
 
   it('health and metrics ports admit only the namespaces of the intake port', () => {
     const policies = manifests
@@ -415,6 +418,8 @@ describe('Firebreak pod specs', () => {
     const metricsPorts = [
       ['worker', 'health'],
       ['worker', 'sdk-metrics'],
+      ['evidence-worker', 'health'],
+      ['evidence-worker', 'sdk-metrics'],
       ['slack', 'health'],
     ] as const;
     for (const [component, portName] of metricsPorts) {
@@ -429,7 +434,7 @@ describe('Firebreak pod specs', () => {
     }
   });
 
-  it('only the worker mounts a ServiceAccount token', () => {
+  it('only the two workers mount a ServiceAccount token', () => {
     const serviceAccounts = manifests
       .filter(({ object }) => object.kind === 'ServiceAccount')
       .map(({ object }) => object.metadata.name);
@@ -437,7 +442,8 @@ describe('Firebreak pod specs', () => {
       const pod = deployment.spec.template.spec;
       const mountsToken = pod.automountServiceAccountToken !== false;
       const name = deployment.metadata.name;
-      expect({ name, mountsToken }).toEqual({ name, mountsToken: name === 'firebreak-worker' });
+      const isWorker = name === 'firebreak-worker' || name === 'firebreak-evidence-worker';
+      expect({ name, mountsToken }).toEqual({ name, mountsToken: isWorker });
       if (mountsToken) {
         expect(serviceAccounts).toContain(pod.serviceAccountName);
       }

@@ -9,6 +9,7 @@ import type { Alert, AlertSummary } from '../../domain/alert';
 import { ownerWorkloadOf } from '../../domain/fingerprint';
 import { incidentWorkflowId, type AlertBatch } from '../../domain/incident';
 import { cutSearchAttributeValue } from '../../domain/search-attributes';
+import { evidenceTaskQueueFromEnv } from './options';
 
 /** Workflow type and signal of the incident workflow, started by name so the intake never loads workflow code. */
 export const incidentWorkflowType = 'incidentWorkflow';
@@ -23,7 +24,15 @@ export interface IncidentStartInput {
   firstAlert: AlertSummary;
   /** Run id of the closed incident with the same fingerprint, when one exists: the new incident links to it. */
   previousRunId?: string;
+  /** Task queue of the evidence worker, which runs the evidence and report activities. */
+  evidenceTaskQueue?: string;
 }
+
+/**
+ * `FIREBREAK_EVIDENCE_TASK_QUEUE`, read once when the intake loads, so an invalid value stops the intake at
+ * start instead of failing every request.
+ */
+const evidenceTaskQueueOfEnv = evidenceTaskQueueFromEnv();
 
 /** Workflow execution that a batch landed in. */
 export interface IncidentRef {
@@ -124,6 +133,8 @@ export interface SignalOptions {
   client: Client;
   taskQueue: string;
   deadlineMs: number;
+  /** Evidence task queue for the incidents this call starts; `FIREBREAK_EVIDENCE_TASK_QUEUE` when absent. */
+  evidenceTaskQueue?: string;
 }
 
 /**
@@ -180,10 +191,12 @@ async function signalWithStartIncident(
 ): Promise<IncidentRef> {
   const workflowId = incidentWorkflowId(fingerprint);
   const summary = summariseAlert(firstAlert);
+  const evidenceTaskQueue = options.evidenceTaskQueue ?? evidenceTaskQueueOfEnv;
   const start: IncidentStartInput = {
     fingerprint,
     firstAlert: summary,
     ...(previous.closedRunId ? { previousRunId: previous.closedRunId } : {}),
+    ...(evidenceTaskQueue === undefined ? {} : { evidenceTaskQueue }),
   };
   const handle = await options.client.workflow.signalWithStart(incidentWorkflowType, {
     workflowId,

@@ -85,4 +85,26 @@ export interface IntakeServerOptions {
   tls?: IntakeTlsOptions;
 }
 
+/**
+ * Task queue of the evidence worker, passed to every incident the intake starts as `evidenceTaskQueue`, from
+ * `FIREBREAK_EVIDENCE_TASK_QUEUE`: at most 1,000 characters (the Temporal server's default id length limit)
+ * without whitespace. Unset or empty leaves the evidence and report activities on the workflow's task queue.
+ */
+export const intakeEvidenceEnvSchema = z.object({
+  FIREBREAK_EVIDENCE_TASK_QUEUE: z
+    .string()
+    .regex(/^\S{0,1000}$/, 'must be at most 1000 characters without whitespace')
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
+});
+
+/** Reads and checks `FIREBREAK_EVIDENCE_TASK_QUEUE`; throws with the variable's name when it is invalid. */
+export function evidenceTaskQueueFromEnv(env: Record<string, string | undefined> = process.env): string | undefined {
+  const parsed = intakeEvidenceEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid intake settings in the environment:\n${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data.FIREBREAK_EVIDENCE_TASK_QUEUE;
+}
+
 export const defaultTaskQueue = 'firebreak';
