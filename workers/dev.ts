@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
@@ -14,7 +13,8 @@ import { startPagerDutyStandIn, type PagerDutyStandIn, type TriggerEvent } from 
 import { labOperator, labQuietPeriod, labWatchPeriod, writeLabPlaybooks } from '../tools/lab/playbooks';
 import { createActivities } from '../activities';
 import { buildIntakeServer } from './intake/server';
-import { activityDepsFromEnv, createFirebreakWorker } from './worker';
+import { chooseDevCluster, devKubeconfigEnv, type DevCluster } from './dev-cluster';
+import { activityDepsFromEnv, createFirebreakWorker, workerTuningFromEnv } from './worker';
 import { temporalSettingsFromEnv } from './temporal';
 
 const dataDir = process.env.FIREBREAK_DATA_DIR ?? join(repoRoot, '.data');
@@ -25,17 +25,6 @@ const intakePort = Number(process.env.FIREBREAK_INTAKE_PORT ?? 8787);
 const routingKeyEnv = 'FIREBREAK_PAGERDUTY_ROUTING_KEY';
 const log = pino({ name: 'firebreak-dev', level: process.env.LOG_LEVEL ?? 'info' });
 
-/** Returns the kubeconfig path of the current context, or undefined when there is none. */
-function currentKubeconfig(): string | undefined {
-  const path = process.env.KUBECONFIG ?? join(homedir(), '.kube', 'config');
-  if (!existsSync(path)) {
-    return undefined;
-  }
-  const config = new KubeConfig();
-  config.loadFromFile(path);
-  return config.getCurrentContext() ? path : undefined;
-}
-
 /** Reads the intake token from the data folder, creating it on first start. */
 function intakeToken(): { token: string; file: string } {
   const file = join(dataDir, 'intake-token');
@@ -45,11 +34,13 @@ function intakeToken(): { token: string; file: string } {
   return { token: readFileSync(file, 'utf8').trim(), file };
 }
 
-async function startKubernetes(lab: Lab): Promise<string> {
-  const existing = currentKubeconfig();
-  if (existing) {
-    log.info({ kubeconfig: existing }, 'using the current kubeconfig context');
-    return existing;
+async function startKubernetes(lab: Lab, cluster: DevCluster): Promise<string> {
+  if (cluster.kind === 'explicit') {
+    log.warn(
+      { kubeconfig: cluster.kubeconfigPath, context: cluster.context, server: cluster.server },
+      `${devKubeconfigEnv} is set: responding on cluster ${cluster.server} with the shipped playbooks`,
+    );
+    return cluster.kubeconfigPath;
   }
   const kube = lab.kube;
   if (!kube) {
@@ -70,12 +61,15 @@ function printPage(event: TriggerEvent): void {
 }
 
 /**
- * Returns the playbook folder: FIREBREAK_PLAYBOOK_DIR as given, or the lab copy of the shipped playbooks with
- * short periods and escalation sent to a PagerDuty stand-in, which this function starts.
+ * Returns the playbook folder, FIREBREAK_PLAYBOOK_DIR when set. On the lab cluster the default is the lab copy
+ * of the shipped playbooks, with short periods and escalation sent to a PagerDuty stand-in that this function
+ * starts. On a cluster named by FIREBREAK_DEV_KUBECONFIG it is the shipped playbooks, because the lab copy
+ * isolates automatically.
  */
-async function labPlaybooks(): Promise<{ directory: string; pagerDuty?: PagerDutyStandIn }> {
+async function devPlaybooks(cluster: DevCluster): Promise<{ directory: string; pagerDuty?: PagerDutyStandIn }> {
   const given = process.env.FIREBREAK_PLAYBOOK_DIR;
   if (given !== undefined) return { directory: given };
+  if (cluster.kind === 'explicit') return { directory: join(repoRoot, 'playbooks') };
   const pagerDuty = await startPagerDutyStandIn(printPage);
   const options = { escalationUrl: pagerDuty.enqueueUrl };
   const directory = writeLabPlaybooks(join(repoRoot, 'playbooks'), join(dataDir, 'playbooks'), options);
@@ -84,12 +78,13 @@ async function labPlaybooks(): Promise<{ directory: string; pagerDuty?: PagerDut
 
 async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
-  const useLabCluster = currentKubeconfig() === undefined;
+  const cluster = chooseDevCluster();
+  const useLabCluster = cluster.kind === 'lab';
   // The lab cluster's certificates and tokens are made anew at each start, so its state is too.
   rmSync(join(dataDir, 'kube'), { recursive: true, force: true });
   const lab = await startLab({ dir: dataDir, kube: useLabCluster, temporalPort, temporalUiPort });
-  const kubeconfig = await startKubernetes(lab);
-  const playbooks = await labPlaybooks();
+  const kubeconfig = await startKubernetes(lab, cluster);
+  const playbooks = await devPlaybooks(cluster);
 
   const env = {
     ...process.env,
@@ -99,7 +94,7 @@ async function main(): Promise<void> {
     FIREBREAK_EVIDENCE_DIR: process.env.FIREBREAK_EVIDENCE_DIR ?? join(dataDir, 'evidence'),
     FIREBREAK_REPORT_DIR: process.env.FIREBREAK_REPORT_DIR ?? join(dataDir, 'reports'),
     FIREBREAK_PLAYBOOK_DIR: playbooks.directory,
-    FIREBREAK_OPERATOR: process.env.FIREBREAK_OPERATOR ?? labOperator,
+    ...(useLabCluster ? { FIREBREAK_OPERATOR: process.env.FIREBREAK_OPERATOR ?? labOperator } : {}),
     ...(playbooks.pagerDuty === undefined ? {} : { [routingKeyEnv]: playbooks.pagerDuty.routingKey }),
   };
   Object.assign(process.env, env);
@@ -110,6 +105,7 @@ async function main(): Promise<void> {
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     activities: createActivities(activityDepsFromEnv(settings, env)),
+    ...workerTuningFromEnv(env),
   });
   const workerRun = worker.run();
 
@@ -124,7 +120,7 @@ async function main(): Promise<void> {
   });
   const intakeUrl = await intake.listen({ host: '127.0.0.1', port: intakePort });
 
-  printWelcome({ lab, kubeconfig, useLabCluster, intakeUrl, token, tokenFile, pagerDuty: playbooks.pagerDuty });
+  printWelcome({ lab, kubeconfig, cluster, intakeUrl, token, tokenFile, pagerDuty: playbooks.pagerDuty });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -153,16 +149,17 @@ async function main(): Promise<void> {
 function printWelcome(info: {
   lab: Lab;
   kubeconfig: string;
-  useLabCluster: boolean;
+  cluster: DevCluster;
   intakeUrl: string;
   token: string;
   tokenFile: string;
   pagerDuty?: PagerDutyStandIn;
 }): void {
   const sample = join('deploy', 'examples', 'alerts', 'falcosidekick-terminal-shell.json');
-  const kube = info.useLabCluster
-    ? `lab control plane (kube-apiserver ${info.lab.kube?.version}, kwok nodes), demo namespace ${demoNamespace}`
-    : 'the current kubeconfig context';
+  const kube =
+    info.cluster.kind === 'lab'
+      ? `lab control plane (kube-apiserver ${info.lab.kube?.version}, kwok nodes), demo namespace ${demoNamespace}`
+      : `WARNING: ${info.cluster.server} (context ${info.cluster.context}, named by ${devKubeconfigEnv}); containment acts on this cluster`;
   process.stdout.write(`
 Firebreak is running (Ctrl-C stops everything):
 

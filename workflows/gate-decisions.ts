@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import { decideGateInputSchema, type DecideGateInput } from '../domain/incident';
 import { approverProblem, secondApprovalProblem } from './approvers';
 import { gateDecisionRejectedType, type DecideGateResult } from './messages';
+import { imageRepository } from './rollout';
 import type { IncidentState, OpenGate } from './state';
 import { msUntil, nowIso, record } from './timeline';
 
@@ -58,7 +59,16 @@ function imageDigestProblem(state: IncidentState, open: OpenGate, input: DecideG
   if (open.imageDigest !== undefined && open.imageDigest !== input.imageDigest) {
     return `gate restore was already approved for ${open.imageDigest}; approve the same image digest or none`;
   }
-  return undefined;
+  return unknownRepositoryProblem(state, input.imageDigest);
+}
+
+/** Rejects a digest whose repository is not the image of any container of the target, such as a mistyped name. */
+function unknownRepositoryProblem(state: IncidentState, imageDigest: string): string | undefined {
+  const repository = imageRepository(imageDigest);
+  const images = state.target?.images ?? [];
+  if (images.some((image) => imageRepository(image.image) === repository)) return undefined;
+  const known = [...new Set(images.map((image) => imageRepository(image.image)))].join(', ');
+  return `image ${imageDigest} is not from a repository of the target's containers (${known || 'none known'}); name a digest of one of them`;
 }
 
 function rejectionReason(state: IncidentState, input: DecideGateInput): string | undefined {

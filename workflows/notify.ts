@@ -35,9 +35,18 @@ export function inBackground<T>(
   void run();
 }
 
-/** Waits up to `timeoutMs` for background notifications to finish, so the last edits go out before close. */
-export async function settleNotifications(timeoutMs: number): Promise<void> {
-  await condition(() => pendingCount === 0, timeoutMs);
+/**
+ * Waits up to `timeoutMs` for background notifications to finish, so the last edits and pages go out before
+ * close. With `state`, each page still unfinished then is recorded on the timeline, so the report shows it.
+ */
+export async function settleNotifications(timeoutMs: number, state?: IncidentState): Promise<void> {
+  const settled = await condition(() => pendingCount === 0, timeoutMs);
+  if (settled || state === undefined) return;
+  for (const input of state.pendingPages) {
+    record(state, 'error', `page "${input.summary}" was still being sent when the incident closed`, {
+      dedupKey: input.dedupKey,
+    });
+  }
 }
 
 function runUrl(state: IncidentState): string {
@@ -58,7 +67,7 @@ function targetSummary(state: IncidentState): string {
 const effects: Record<GateName, { approve: string; reject: string }> = {
   isolate: { approve: 'quarantine the pod now', reject: 'leave the pod running and keep watching' },
   escalate: { approve: 'page the external responders', reject: 'handle the incident in-house' },
-  restore: { approve: 'lift containment and restore from the trusted image', reject: 'keep containment in place' },
+  restore: { approve: 'roll out the trusted image, then lift containment', reject: 'keep containment in place' },
 };
 
 /** Returns what each choice does at this gate; the restore gate names only the containment steps in place. */
@@ -71,8 +80,8 @@ function gateEffects(state: IncidentState, open: OpenGate): { approve: string; r
   const lift =
     inPlace.length === 0
       ? 'no containment step is in place to lift'
-      : `undo ${inPlace.filter((step) => step !== undefined).join(', ')}`;
-  return { approve: `${lift}, then restore from the trusted image`, reject: effects.restore.reject };
+      : `then undo ${inPlace.filter((step) => step !== undefined).join(', ')}`;
+  return { approve: `roll out the trusted image, ${lift}`, reject: effects.restore.reject };
 }
 
 /** Posts the gate message to the playbook's Slack channel, when it has one. */
@@ -200,6 +209,15 @@ export function page(
     dedupKey: `${state.incidentId}-${dedupSuffix}`,
     ...(details === undefined ? {} : { details }),
   };
+  startPage(state, input);
+}
+
+/**
+ * Sends a page without blocking the incident: the result is recorded on the timeline when the activity
+ * ends. The page stays in `pendingPages` until then, so a continued run sends it again, and the close
+ * waits a bounded time for it.
+ */
+export function startPage(state: IncidentState, input: EscalateIncidentInput): void {
   state.pendingPages.push(input);
   sendPage(state, input);
 }

@@ -1,4 +1,4 @@
-import { report } from './activities';
+import { reportActivities } from './activities';
 import { flushAlertBodies } from './alert-bodies';
 import { keepContainment, runCompensation } from './compensation';
 import { settleClocks } from './clocks';
@@ -56,9 +56,10 @@ export async function closeIncident(context: StageContext): Promise<Stage> {
   enterPhase(state, 'closed');
   settleClocks(state);
   state.outcome = finalOutcome(state);
-  await flushAlertBodies(state);
-  await settleNotifications(notificationGraceMs);
+  await flushAlertBodies(state, context.input.evidenceTaskQueue);
+  await settleNotifications(notificationGraceMs, state);
   try {
+    const report = reportActivities(context.input.evidenceTaskQueue);
     state.report = await report.writeIncidentReport({ incidentId: state.incidentId, record: incidentRecord(state) });
     record(state, 'step', 'incident report written', { ...state.report });
   } catch (error) {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched } from '@temporalio/workflow';
 import type { Alert, AlertSummary } from '../domain/alert';
 import { resolvedPlaybookSchema } from '../domain/playbook';
 import { classifySeverity } from '../domain/playbook-match';
@@ -7,10 +7,11 @@ import { parseDurationMs } from '../domain/duration';
 import type { Playbook } from '../domain/playbook';
 import { escalateSeverity } from './alerts';
 import { flushAlertBodies, keepEvidence } from './alert-bodies';
-import { escalation, evidence, kubernetes, playbooks } from './activities';
+import { escalation, evidenceActivities, kubernetes, playbooks } from './activities';
 import { createClocks, watchClocks } from './clocks';
 import { runContainment } from './containment';
 import { runGate } from './gates';
+import { startPage } from './notify';
 import { enterPhase } from './phase';
 import { publishIncident } from './search-attributes';
 import type { StageContext } from './stage-context';
@@ -152,7 +153,12 @@ function evidenceLimits(playbook: Playbook): EvidenceLimits {
   };
 }
 
-async function collectFromCluster(state: IncidentState, target: TargetRef, playbook: Playbook): Promise<void> {
+async function collectFromCluster(
+  state: IncidentState,
+  target: TargetRef,
+  playbook: Playbook,
+  evidenceTaskQueue: string | undefined,
+): Promise<void> {
   const kinds = [...new Set(playbook.evidence.map((kind) => collectorOf[kind]).filter((kind) => kind !== undefined))];
   if (kinds.length === 0) return;
   const input = {
@@ -162,7 +168,7 @@ async function collectFromCluster(state: IncidentState, target: TargetRef, playb
     limits: evidenceLimits(playbook),
     keepSecretsInRaw: playbook.evidenceOptions.keepSecrets,
   };
-  const result = await evidence.collectEvidence(input);
+  const result = await evidenceActivities(evidenceTaskQueue).collectEvidence(input);
   const kept = keepEvidence(state, result);
   record(state, 'step', `evidence collected: ${result.artefacts.length} artefacts`, {
     manifestPath: result.manifestPath,
@@ -175,17 +181,25 @@ async function collectFromCluster(state: IncidentState, target: TargetRef, playb
 /** Captures the playbook's evidence; a failed collector is recorded and the response goes on. */
 export async function collectEvidence(context: StageContext): Promise<Stage> {
   const { state } = context;
+  const { evidenceTaskQueue } = context.input;
   const playbook = state.playbook;
   if (playbook === undefined) return 'escalateGate';
   try {
-    await flushAlertBodies(state);
-    if (state.target !== undefined) await collectFromCluster(state, state.target, playbook);
+    await flushAlertBodies(state, evidenceTaskQueue);
+    if (state.target !== undefined) await collectFromCluster(state, state.target, playbook, evidenceTaskQueue);
   } catch (error) {
     record(state, 'error', 'evidence collection failed', { error: errorMessage(error) });
   }
   return 'escalateGate';
 }
 
+/** Marks histories whose escalation page runs in the background while the response goes on. */
+const pageInBackgroundPatch = 'page-escalation-in-background';
+
+/**
+ * Gate 2: calls external help when approved. The page runs in the background, so a failing paging service
+ * that retries for many minutes does not hold up eradication. Its result is recorded when it ends.
+ */
 export async function escalateGate(context: StageContext): Promise<Stage> {
   const { state } = context;
   const result = await runGate(state, 'escalate', context.gateOptions);
@@ -197,16 +211,21 @@ export async function escalateGate(context: StageContext): Promise<Stage> {
     record(state, 'error', 'escalation approved but the playbook has no escalation target');
     return 'eradicate';
   }
+  const summary = `Firebreak ${state.severity} incident ${state.incidentId}: ${state.alerts.rules[0] ?? 'alert'}`;
+  const input = {
+    incidentId: state.incidentId,
+    target: { url: escalationPolicy.url, routingKeyEnv: escalationPolicy.routingKeyEnv },
+    summary,
+    severity: state.severity,
+    source: 'firebreak',
+    dedupKey: state.incidentId,
+  };
+  if (patched(pageInBackgroundPatch)) {
+    record(state, 'note', 'paging the external responders; the response goes on while the page is sent');
+    startPage(state, input);
+    return 'eradicate';
+  }
   try {
-    const summary = `Firebreak ${state.severity} incident ${state.incidentId}: ${state.alerts.rules[0] ?? 'alert'}`;
-    const input = {
-      incidentId: state.incidentId,
-      target: { url: escalationPolicy.url, routingKeyEnv: escalationPolicy.routingKeyEnv },
-      summary,
-      severity: state.severity,
-      source: 'firebreak',
-      dedupKey: state.incidentId,
-    };
     const paged = await escalation.escalateIncident(input);
     record(state, 'step', 'external responders paged', { dedupKey: paged.dedupKey, status: paged.status });
   } catch (error) {

@@ -1,4 +1,4 @@
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import { parseDurationMs } from '../domain/duration';
 import { keepContainment, runCompensation } from './compensation';
 import { runAdoptedSteps, runContainment } from './containment';
@@ -96,16 +96,41 @@ export async function restoreGate(context: StageContext): Promise<Stage> {
   return 'report';
 }
 
-/** Recover: undo containment in reverse order and roll out the trusted image; failures are reported. */
+/** Marks histories whose restore rolls the trusted image out before it lifts containment. */
+const rolloutFirstPatch = 'roll-out-before-lifting-containment';
+
+/**
+ * Recover: roll the workload out on the trusted image, then undo containment in reverse order. A failed
+ * rollout keeps containment in place, records that in the outcome and pages the escalation target, because
+ * lifting it would release the workload on the image it was contained on.
+ */
 export async function restore(context: StageContext): Promise<Stage> {
   const { state } = context;
   state.restoreStartedAt ??= nowIso();
-  const failures = await runCompensation(state);
-  failures.push(...(await rollOutTrustedImages(state)));
-  state.outcome = failures.length === 0 ? 'restored' : `restore incomplete: ${failures.join('; ')}`;
+  if (patched(rolloutFirstPatch)) {
+    await rollOutThenLiftContainment(state);
+  } else {
+    const failures = await runCompensation(state);
+    failures.push(...(await rollOutTrustedImages(state)));
+    state.outcome = failures.length === 0 ? 'restored' : `restore incomplete: ${failures.join('; ')}`;
+  }
   const watchMs = parseDurationMs(state.playbook?.restore.watchPeriod ?? '0s');
   state.watchUntil = addMs(nowIso(), watchMs);
   return 'watch';
+}
+
+async function rollOutThenLiftContainment(state: IncidentState): Promise<void> {
+  const rolloutFailures = await rollOutTrustedImages(state);
+  if (rolloutFailures.length > 0) {
+    keepContainment(state);
+    const summary = `restore incomplete: containment kept in place because the rollout failed: ${rolloutFailures.join('; ')}`;
+    state.outcome = summary;
+    record(state, 'error', summary);
+    page(state, 'restore', summary);
+    return;
+  }
+  const failures = await runCompensation(state);
+  state.outcome = failures.length === 0 ? 'restored' : `restore incomplete: ${failures.join('; ')}`;
 }
 
 /** Heightened watch after restore: firing alerts in this window are recorded and page the escalation target. */

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -24,15 +25,43 @@ export function defaultReportDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.FIREBREAK_REPORT_DIR || '.data/reports');
 }
 
-export function reportPaths(reportDir: string, incidentId: string) {
+/** Temporal run ids are UUIDs; anything else could leave the report folder as a path. */
+const runIdPattern = /^[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * Returns the report files of an incident. Each run of the workflow id has its own folder,
+ * `INCIDENT/runs/RUN/`, because a later incident with the same id starts a new run. `INCIDENT/` itself
+ * contains a copy of the latest report, which is what the CLI reads when no run id is given.
+ */
+export function reportPaths(reportDir: string, incidentId: string, runId?: string) {
   assertIncidentId(incidentId);
-  const dir = path.join(reportDir, incidentId);
+  if (runId !== undefined && !runIdPattern.test(runId)) {
+    throw new Error(`invalid run id ${JSON.stringify(runId)}: expected the Temporal run id, a UUID`);
+  }
+  const incidentDir = path.join(reportDir, incidentId);
+  const dir = runId === undefined ? incidentDir : path.join(incidentDir, 'runs', runId);
   return {
     dir,
     markdownPath: path.join(dir, 'report.md'),
     jsonPath: path.join(dir, 'report.json'),
     recordPath: path.join(dir, 'record.json'),
   };
+}
+
+/** Returns the report folder that contains a report path returned by `writeIncidentReport`. */
+export function reportDirOf(markdownPath: string): string {
+  const incidentOrRunDir = path.dirname(markdownPath);
+  const parent = path.dirname(incidentOrRunDir);
+  return path.basename(parent) === 'runs' ? path.dirname(path.dirname(parent)) : parent;
+}
+
+/** Returns the run id of the activity's workflow, or undefined outside an activity (as in the CLI). */
+function currentRunId(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.runId;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Builds the report activity `writeIncidentReport`. */
@@ -57,26 +86,35 @@ export function createReportActivities(deps: ReportDeps = {}) {
     const custodyHead = custodyHeadOfRecord(record);
     const evidence = deps.store ? await loadEvidenceContext(deps.store, incidentId, custodyHead) : undefined;
     const report = buildIncidentReport(record, evidence);
-    const paths = await writeReportFiles(reportDir, incidentId, report, record);
+    const paths = await writeReportFiles(reportDir, incidentId, report, record, currentRunId());
     return { markdownPath: paths.markdownPath, jsonPath: paths.jsonPath };
   }
 
   return { writeIncidentReport };
 }
 
-/** Writes the report files, each through a temporary file and a rename so a reader never sees half a file. */
+/**
+ * Writes the report files of the run, then the same files as the incident's latest report, each through a
+ * temporary file and a rename so a reader never sees half a file. Returns the run's paths, or the latest
+ * paths when there is no run id.
+ */
 export async function writeReportFiles(
   reportDir: string,
   incidentId: string,
   report: IncidentReport,
   record: IncidentRecord,
+  runId?: string,
 ) {
-  const paths = reportPaths(reportDir, incidentId);
-  await mkdir(paths.dir, { recursive: true });
-  await writeAtomically(paths.markdownPath, renderMarkdown(report));
-  await writeAtomically(paths.jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-  await writeAtomically(paths.recordPath, `${JSON.stringify(record, null, 2)}\n`);
-  return paths;
+  const runPaths = reportPaths(reportDir, incidentId, runId);
+  const latestPaths = reportPaths(reportDir, incidentId);
+  const files = [runPaths, ...(runId === undefined ? [] : [latestPaths])];
+  for (const paths of files) {
+    await mkdir(paths.dir, { recursive: true });
+    await writeAtomically(paths.markdownPath, renderMarkdown(report));
+    await writeAtomically(paths.jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+    await writeAtomically(paths.recordPath, `${JSON.stringify(record, null, 2)}\n`);
+  }
+  return runPaths;
 }
 
 async function writeAtomically(filePath: string, text: string): Promise<void> {

@@ -5,7 +5,7 @@ import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { Command } from 'commander';
 import { defaultEvidenceDir } from '../../activities/evidence/store';
-import { defaultReportDir } from '../../activities/report';
+import { defaultReportDir, reportDirOf } from '../../activities/report';
 import { z } from 'zod';
 import { repoRoot } from '../../tools/lab/binaries';
 import { demoNamespace, demoPod } from '../../tools/lab/demo';
@@ -118,7 +118,7 @@ async function printResults(
   out(`  severity     ${result.severity ?? 'none'}`);
   const verifyLines: string[] = [];
   const capture = { out: (text: string) => verifyLines.push(text), err: (text: string) => verifyLines.push(text) };
-  const reportDir = result.report && dirname(dirname(result.report.markdownPath));
+  const reportDir = result.report && reportDirOf(result.report.markdownPath);
   await verifyCommand(workflowId, { dir: settings.evidenceDir, reportDir }, capture);
   for (const [index, line] of verifyLines.entries()) out(`  ${index === 0 ? 'evidence    ' : '            '} ${line}`);
 
@@ -147,7 +147,7 @@ async function listedRun(client: Client, workflowId: string, runId: string) {
 function verifyCommandLine(workflowId: string, evidenceDir: string, reportPath: string | undefined): string {
   const words = ['./bin/firebreak', 'evidence', 'verify', workflowId];
   if (resolve(evidenceDir) !== resolve(defaultEvidenceDir())) words.push('--dir', evidenceDir);
-  const reportDir = reportPath && dirname(dirname(reportPath));
+  const reportDir = reportPath && reportDirOf(reportPath);
   if (reportDir !== undefined && resolve(reportDir) !== resolve(defaultReportDir()))
     words.push('--report-dir', reportDir);
   return words.join(' ');

@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { custodyHeadOfRecord, type ChainAnchor } from '../../activities/evidence/anchor';
-import { defaultEvidenceDir, LocalEvidenceStore } from '../../activities/evidence/store';
+import { defaultEvidenceDir, isErrno, LocalEvidenceStore } from '../../activities/evidence/store';
+import { readRegularText } from '../../activities/evidence/store-fs';
 import { verifyIncidentEvidence, type VerifyResult } from '../../activities/evidence/verify';
 import { defaultReportDir, reportPaths } from '../../activities/report';
 import { printable, printableJson } from '../playbooks/terminal-text';
@@ -22,8 +22,12 @@ interface VerifyOptions {
   head?: string;
   entries?: number;
   reportDir?: string;
+  runId?: string;
   json?: boolean;
 }
+
+/** Largest incident record read for its custody head; the workflow state behind it is far smaller. */
+const MAX_RECORD_BYTES = 8 * 1024 * 1024;
 
 function parseSha256(value: string): string {
   if (!/^[0-9a-f]{64}$/.test(value)) throw new InvalidArgumentError('expected 64 lowercase hex digits.');
@@ -55,6 +59,10 @@ export function registerEvidenceCommands(program: Command, output: CommandOutput
       '--report-dir <dir>',
       'report directory whose INCIDENT/record.json holds the recorded head (default: FIREBREAK_REPORT_DIR or .data/reports)',
     )
+    .option(
+      '--run-id <id>',
+      'run of the incident whose record.json to read (default: the latest run that wrote a report)',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (incidentId: string, options: VerifyOptions) => {
       process.exitCode = await verifyCommand(incidentId, options, output);
@@ -70,20 +78,39 @@ async function recordedAnchors(incidentId: string, options: VerifyOptions): Prom
   if (options.head !== undefined) {
     anchors.push({ headSha256: options.head, entryCount: options.entries, source: '--head' });
   }
-  const { recordPath } = reportPaths(options.reportDir ?? defaultReportDir(), incidentId);
-  if (!existsSync(recordPath)) return anchors;
+  const { recordPath } = reportPaths(options.reportDir ?? defaultReportDir(), incidentId, options.runId);
+  const text = await readRecord(recordPath);
+  if (text === undefined) return anchors;
   let record: unknown;
   try {
-    record = JSON.parse(await readFile(recordPath, 'utf8'));
+    record = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`could not read the incident record ${recordPath}: ${reason}`, { cause: error });
+    throw new Error(`could not parse the incident record ${recordPath}: ${reason}`, { cause: error });
   }
   const head = custodyHeadOfRecord(record);
   if (head) {
     anchors.push({ headSha256: head.custodyHeadSha256, entryCount: head.custodyEntryCount, source: recordPath });
   }
   return anchors;
+}
+
+/**
+ * Reads the incident record, or returns undefined when there is none. Anything but a regular file (a symbolic
+ * link, a FIFO, a device) and a file over MAX_RECORD_BYTES are rejected, so the record cannot stall or flood verify.
+ */
+async function readRecord(recordPath: string): Promise<string | undefined> {
+  try {
+    const info = await lstat(recordPath);
+    if (!info.isFile()) {
+      throw new Error(`${recordPath} is not a regular file: replace it with the record the report wrote, or remove it`);
+    }
+    return await readRegularText(recordPath, MAX_RECORD_BYTES);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return undefined;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`could not read the incident record ${recordPath}: ${reason}`, { cause: error });
+  }
 }
 
 export async function verifyCommand(

@@ -24,6 +24,7 @@ interface ReportOptions {
   reportDir?: string;
   record?: string;
   evidenceDir?: string;
+  runId?: string;
 }
 
 /**
@@ -38,6 +39,7 @@ export function registerReportCommands(program: Command, output: CommandOutput =
     .option('--out <file>', 'write the report to this file instead of standard output')
     .addOption(new Option('--format <format>', 'report format').choices(['md', 'json']).default('md'))
     .option('--report-dir <dir>', 'report directory (default: FIREBREAK_REPORT_DIR or .data/reports)')
+    .option('--run-id <id>', 'report of this run of the incident id (default: the latest run that wrote a report)')
     .option('--record <file>', 'build the report from this IncidentRecord JSON instead of reading the written one')
     .option(
       '--evidence-dir <dir>',
@@ -66,7 +68,7 @@ export async function reportCommand(
 }
 
 async function reportText(incidentId: string, options: ReportOptions): Promise<string> {
-  const paths = reportPaths(options.reportDir ?? defaultReportDir(), incidentId);
+  const paths = reportPaths(options.reportDir ?? defaultReportDir(), incidentId, options.runId);
   const written = options.format === 'json' ? paths.jsonPath : paths.markdownPath;
   if (!options.record && existsSync(written)) return readFile(written, 'utf8');
 

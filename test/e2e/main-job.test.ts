@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import type { WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
@@ -249,6 +250,8 @@ describe('main job from Falco alerts to a closed incident', () => {
     const result: IncidentResult = await incident.result();
 
     expect(result.outcome).toBe('restored');
+    const { runId } = await incident.describe();
+    expect(result.report?.markdownPath).toBe(join(harness.reportDir, incidentId, 'runs', runId, 'report.md'));
     const markdown = readFileSync(result.report?.markdownPath ?? '', 'utf8');
     expect(markdown).toContain(incidentId);
     expect(markdown).toContain(labOperator);

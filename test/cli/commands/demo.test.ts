@@ -67,7 +67,10 @@ test('demo follows one incident to its report', async () => {
   expect(text).toMatch(/evidence {5}incident-\w+: verified \d+ custody entries in .*; every artefact matches its hash/);
   expect(text).toMatch(/Temporal {5}COMPLETED: .*FirebreakPhase=closed/);
   expect(text).toContain(`Temporal UI      ${testEnv().temporal.uiUrl}/namespaces/default/workflows/${incidentId}`);
-  expect(text).toContain(`Report           ${join(harness.reportDir, incidentId ?? '', 'report.md')}`);
+  const reportLine = lines.find((line) => line.includes('Report           ')) ?? '';
+  const runsDir = join(harness.reportDir, incidentId ?? '', 'runs');
+  expect(reportLine).toContain(`Report           ${runsDir}/`);
+  expect(reportLine.endsWith('/report.md')).toBe(true);
   expect(text).toContain(
     `Evidence check   ./bin/firebreak evidence verify ${incidentId} --dir ${harness.evidenceDir} --report-dir ${harness.reportDir}`,
   );

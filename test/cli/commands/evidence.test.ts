@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createEvidenceActivities } from '../../../activities/evidence';
-import { parseManifest } from '../../../activities/evidence/custody';
+import { appendCustodyEntry, parseManifest } from '../../../activities/evidence/custody';
 import { LocalEvidenceStore } from '../../../activities/evidence/store';
 import { registerEvidenceCommands } from '../../../cli/commands/evidence';
 import { kubeConfigFor } from '../../support/kube';
@@ -121,8 +122,67 @@ describe('firebreak evidence verify', () => {
     await rewriteChain(store, incidentId, 'exec/app/processes', 'PID CMD\n1 /app/server\n');
 
     expect(await verify()).toBe(1);
-    expect(stdout).toEqual([expect.stringMatching(/^MISMATCH \(head log\) \(head log line 1\): chain rewritten/)]);
+    expect(stdout[0]).toMatch(/^MISMATCH \(head log\) \(head log line 1\): chain rewritten/);
+    expect(stdout).toContainEqual(
+      expect.stringMatching(
+        /^MISMATCH exec\/app\/processes \(manifest line \d+\): custody entry \d+ may have been rewritten/,
+      ),
+    );
   });
+
+  test('fails and names an entry appended after the logged head', async () => {
+    const { name: _name, ...copied } = await entryNamed('objects/pod');
+    const { entrySha256: _hash, prevSha256: _prev, seq: _seq, incidentId: _id, collectedAt: _at, ...draft } = copied;
+    await appendCustodyEntry(store, incidentId, { ...draft, name: 'logs/app/planted' });
+
+    expect(await verify()).toBe(1);
+    const position = (custodyEntries ?? 0) + 1;
+    const added = `custody entry ${position} was added after the last logged head`;
+    expect(stdout).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^MISMATCH logs/app/planted \\(manifest line ${position}\\): ${added}: .* has ${custodyEntries} entries, but the manifest has 1 more$`,
+        ),
+      ),
+    ]);
+  });
+
+  test('exits 2 on an incident record that is a FIFO', async () => {
+    mkdirSync(path.join(reportDir, incidentId), { recursive: true });
+    execFileSync('mkfifo', [path.join(reportDir, incidentId, 'record.json')]);
+
+    expect(await verify()).toBe(2);
+    expect(stderr.join('\n')).toContain('record.json is not a regular file');
+  }, 15_000);
+
+  test('exits 2 on an incident record linked to /dev/zero', async () => {
+    mkdirSync(path.join(reportDir, incidentId), { recursive: true });
+    symlinkSync('/dev/zero', path.join(reportDir, incidentId, 'record.json'));
+
+    expect(await verify()).toBe(2);
+    expect(stderr.join('\n')).toContain('record.json is not a regular file');
+  }, 15_000);
+
+  test('exits 2 on an incident record over the size limit', async () => {
+    mkdirSync(path.join(reportDir, incidentId), { recursive: true });
+    execFileSync('truncate', ['-s', String(9 * 1024 * 1024), path.join(reportDir, incidentId, 'record.json')]);
+
+    expect(await verify()).toBe(2);
+    expect(stderr.join('\n')).toMatch(/record\.json has 9437184 bytes, more than the maximum of 8388608/);
+  });
+
+  test('fails and names an object file that is a FIFO', async () => {
+    const file = store.objectPath((await entryNamed('objects/pod')).sha256);
+    rmSync(file);
+    execFileSync('mkfifo', [file]);
+
+    expect(await verify()).toBe(1);
+    expect(stdout).toEqual([
+      expect.stringMatching(
+        /^MISMATCH objects\/pod \(manifest line \d+\): stored object is not trustworthy: .* is a FIFO/,
+      ),
+    ]);
+  }, 15_000);
 
   test('warns when no head was recorded outside the store', async () => {
     expect(await verify()).toBe(0);

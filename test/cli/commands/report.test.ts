@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { appendCustodyEntry } from '../../../activities/evidence/custody';
 import { LocalEvidenceStore } from '../../../activities/evidence/store';
-import { createReportActivities } from '../../../activities/report';
+import { buildIncidentReport, createReportActivities, writeReportFiles } from '../../../activities/report';
 import { registerReportCommands } from '../../../cli/commands/report';
 import { incidentRecordFor, sampleTarget } from '../../activities/report/incident-record';
 
@@ -48,6 +48,41 @@ describe('firebreak report', () => {
 
     expect(await report(record.incidentId, '--report-dir', reportDir, '--format', 'json', '--out', out)).toBe(0);
     expect(JSON.parse(readFileSync(out, 'utf8')).summary.incidentId).toBe(record.incidentId);
+  });
+
+  test('keeps the report of each run of an incident id', async () => {
+    const reportDir = path.join(root, 'reports');
+    const firstRunId = '0b1c2d3e-0000-4000-8000-000000000001';
+    const laterRunId = '0b1c2d3e-0000-4000-8000-000000000002';
+    const laterRecord = { ...record, outcome: 'closed without containment' };
+    const firstPaths = await writeReportFiles(
+      reportDir,
+      record.incidentId,
+      buildIncidentReport(record, undefined),
+      record,
+      firstRunId,
+    );
+    await writeReportFiles(
+      reportDir,
+      record.incidentId,
+      buildIncidentReport(laterRecord, undefined),
+      laterRecord,
+      laterRunId,
+    );
+
+    expect(firstPaths.markdownPath).toBe(path.join(reportDir, record.incidentId, 'runs', firstRunId, 'report.md'));
+    expect(await report(record.incidentId, '--report-dir', reportDir, '--format', 'json')).toBe(0);
+    expect(JSON.parse(stdout.join('\n')).summary.outcome).toBe('closed without containment');
+    stdout = [];
+    expect(await report(record.incidentId, '--report-dir', reportDir, '--format', 'json', '--run-id', firstRunId)).toBe(
+      0,
+    );
+    expect(JSON.parse(stdout.join('\n')).summary.outcome).toBe(record.outcome);
+  });
+
+  test('rejects a run id that is not a UUID', async () => {
+    expect(await report(record.incidentId, '--report-dir', root, '--run-id', '../../etc')).toBe(1);
+    expect(stderr.join('\n')).toContain('invalid run id');
   });
 
   test('builds the report from a record file', async () => {
