@@ -183,9 +183,14 @@ export async function callKubeUnlessNotFound<T>(
 }
 
 /** Attempts for a read-modify-patch cycle that meets concurrent writers (409 on the resourceVersion). */
-const MAX_CONFLICT_ATTEMPTS = 3;
+const MAX_CONFLICT_ATTEMPTS = 6;
+/** Wait before the second cycle; it doubles each time, with jitter, so a controller's status writes can settle. */
+const CONFLICT_BACKOFF_MS = 50;
 
-/** Runs a read-modify-patch cycle again when the patch loses a resourceVersion race (`KubernetesConflict`). */
+/**
+ * Runs a read-modify-patch cycle again when the patch loses a resourceVersion race (`KubernetesConflict`).
+ * Controllers write a workload's status right after a change, so the cycles wait a little longer each time.
+ */
 export async function retryOnConflict<T>(cycle: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
@@ -193,6 +198,8 @@ export async function retryOnConflict<T>(cycle: () => Promise<T>): Promise<T> {
     } catch (error) {
       const conflict = error instanceof ApplicationFailure && error.type === 'KubernetesConflict';
       if (!conflict || attempt >= MAX_CONFLICT_ATTEMPTS) throw error;
+      const backoffMs = CONFLICT_BACKOFF_MS * 2 ** (attempt - 1);
+      await new Promise((resolve) => setTimeout(resolve, backoffMs / 2 + Math.random() * backoffMs));
     }
   }
 }
