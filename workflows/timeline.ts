@@ -13,10 +13,10 @@ export function msUntil(iso: string): number {
 }
 
 /**
- * True when `at` has passed: by workflow time, or because the timer that waited for `firedFor` (a time at
- * or after `at`) fired. A timer that fired counts on its own, because the workflow time of the activation
- * that resolves it can lag behind (a query that replays a fired timer on a new worker), and waiting again
- * there would record a timer that a later replay does not make.
+ * Returns true when `at` has passed: by workflow time, or because the timer that waited for `firedFor` (a
+ * time at or after `at`) fired. A fired timer counts on its own. A query that replays a fired timer on a
+ * new worker resolves it at a workflow time that lags behind, and waiting again there would record a timer
+ * that a later replay does not make.
  */
 export function hasPassed(at: string, firedFor: string | undefined): boolean {
   return msUntil(at) === 0 || (firedFor !== undefined && at <= firedFor);

@@ -25,8 +25,8 @@ import { createCheckoutWorkload, waitFor } from './support/workload';
 /**
  * The worker is killed at the escalate gate and again just after the quiet period starts; each time a new one
  * starts 3 s later. The dead worker polled its sticky queue less than 10 s before the quiet period's timer
- * fires, so Temporal puts that workflow task on the sticky queue, where it waits until it times out, while
- * status queries already reach the new worker. Such a query replays the fired timer at the workflow time of
+ * fires, so Temporal puts that workflow task on the sticky queue. It waits there until it times out, and
+ * status queries reach the new worker in the meantime. Such a query replays the fired timer at the workflow time of
  * the last task, which lags behind. The incident must still open the restore gate once, stay replayable and
  * close.
  */
