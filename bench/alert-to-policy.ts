@@ -6,7 +6,7 @@ import { quarantinePolicyName } from '../activities/kubernetes/labels';
 import { statusQuery } from '../workflows/messages';
 import { falcoAlertBody } from './support/alerts';
 import { runBench, type BenchContext } from './support/bench';
-import { startFirebreak } from './support/firebreak';
+import { firebreakSettings, startFirebreak } from './support/firebreak';
 import { activityNamed, runTimes } from './support/history';
 import { JsonPoster } from './support/http';
 import { createNamespace, createPods, PolicyWatch } from './support/kube';
@@ -151,14 +151,7 @@ async function main(context: BenchContext): Promise<void> {
       await createNamespace(lab.kubeConfig, namespace);
       await createPods(lab.kubeConfig, namespace, pods('shell'), lab.node);
     }
-    const common = {
-      temporalAddress: lab.lab.temporal.address,
-      taskQueue: 'firebreak',
-      kubeconfigPath: lab.kube.kubeconfigPath,
-      playbookDir: writeP0Playbooks(join(lab.dir, 'playbooks')),
-      dataDir: join(lab.dir, 'firebreak'),
-      intakeToken: token,
-    };
+    const common = firebreakSettings(lab, writeP0Playbooks(join(lab.dir, 'playbooks')), token);
     const worker = await startFirebreak('worker', { ...common, roles: ['worker'] });
     stops.unshift(() => worker.stop());
     const intake = await startFirebreak('intake', { ...common, roles: ['intake'] });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { runBench, type BenchContext } from './support/bench';
-import { intakeSignalStats, startFirebreak } from './support/firebreak';
+import { intakeSignalStats, firebreakSettings, startFirebreak } from './support/firebreak';
 import { JsonPoster, paced } from './support/http';
 import { labPids, startBenchLab } from './support/lab';
 import { checkLedger, DeliveryLedger, IncidentMix } from './support/ledger';
@@ -28,14 +28,7 @@ async function main(context: BenchContext): Promise<void> {
   const stops: (() => Promise<void>)[] = [() => lab.stop()];
   try {
     context.versions = lab.versions;
-    const common = {
-      temporalAddress: lab.lab.temporal.address,
-      taskQueue: 'firebreak',
-      kubeconfigPath: lab.kube.kubeconfigPath,
-      playbookDir: writeLabCopy(join(lab.dir, 'playbooks')),
-      dataDir: join(lab.dir, 'firebreak'),
-      intakeToken: token,
-    };
+    const common = firebreakSettings(lab, writeLabCopy(join(lab.dir, 'playbooks')), token);
     const worker = await startFirebreak('worker', { ...common, roles: ['worker'] });
     stops.unshift(() => worker.stop());
     const intake = await startFirebreak('intake', { ...common, roles: ['intake'] });

@@ -54,7 +54,7 @@ export function keepEvidence(state: IncidentState, result: CollectEvidenceResult
   return state.evidence;
 }
 
-/** The result's custody head when it is valid and longer than the kept one. */
+/** Returns the result's custody head when it is valid and longer than the kept one. */
 function newerHead(
   kept: EvidenceRecord | undefined,
   result: CollectEvidenceResult,

@@ -69,8 +69,8 @@ export interface AnchorProblem {
 
 /**
  * Compares the chain with a recorded anchor and names what changed. With an entry count, the entry at that
- * position must carry the recorded hash and no entry may follow it: fewer entries means the chain was cut
- * back, another hash that it was rewritten, more entries that some were added after the head was recorded.
+ * position must carry the recorded hash and no entry may follow it. Fewer entries mean the chain was cut
+ * back, another hash means it was rewritten, and more entries mean some were added after the head was recorded.
  * Without a count, the recorded hash must be the last entry's.
  */
 export function checkAnchor(lines: ManifestLine[], anchor: ChainAnchor): AnchorProblem[] {

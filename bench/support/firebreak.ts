@@ -5,6 +5,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { z } from 'zod';
 import { repoRoot } from '../../tools/lab/binaries';
 import type { FirebreakProcessConfig } from './firebreak-main';
+import type { BenchLab } from './lab';
 
 const readySchema = z.object({
   ready: z.literal(true),
@@ -55,6 +56,18 @@ function readStatusKiB(pid: number, field: string): number {
   } catch {
     return 0;
   }
+}
+
+/** Returns the settings that every Firebreak process of a benchmark shares: the lab's servers and one task queue. */
+export function firebreakSettings(lab: BenchLab, playbookDir: string, intakeToken: string) {
+  return {
+    temporalAddress: lab.lab.temporal.address,
+    taskQueue: 'firebreak',
+    kubeconfigPath: lab.kube.kubeconfigPath,
+    playbookDir,
+    dataDir: join(lab.dir, 'firebreak'),
+    intakeToken,
+  };
 }
 
 /** Starts a Firebreak process and waits until its servers listen and its worker polls. */
